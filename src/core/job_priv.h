@@ -1,0 +1,125 @@
+/*
+ * core/job_priv.h: the inside of a job, shared by job.c (lifecycle, runner),
+ * worker.c (one file at a time) and committer.c (durable batches).
+ *
+ * Threads of a job: one runner (walk, make directories, start and join the
+ * others, finish), N workers (copy files into temps) and, when durability is
+ * on, one committer (makes batches of temps durable, then names them).
+ *
+ * Locks, never nested with one another:
+ *   lock     guards error, discards, finished (+ finished_cond)
+ *   cq_lock  guards the commit queue and workers_active (+ cq_cond)
+ *   rate_lock guards the rate samples
+ * The cancel token's gate is taken alone, for one linkat/rename at a time.
+ */
+#ifndef FERRY_CORE_JOB_PRIV_H
+#define FERRY_CORE_JOB_PRIV_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "core/commit.h"
+#include "core/copyfile.h"
+#include "core/plan.h"
+#include "core/ratelimit.h"
+#include "ferry/job.h"
+
+/* A finished temp waiting for the committer. */
+typedef struct ferry__pending {
+    ferry__temp temp;
+    size_t entry;   /* index in plan.entries */
+    char *name;     /* final name (differs from the entry's under the rename policy) */
+    bool replace;   /* rename over an existing file */
+    uint64_t bytes;
+    dev_t dev;      /* filesystem of the temp, for syncfs */
+    struct ferry__pending *next;
+} ferry__pending;
+
+#define RATE_SAMPLES 16
+
+struct ferry_job {
+    char id[16];
+    ferry_job_spec spec;   /* pointers into the copies below */
+    char **sources;
+    char *dest, *tag;
+    ferry_bus *bus;        /* borrowed, may be NULL */
+    ferry_cancel *cancel;  /* set by cancel and by fatal errors */
+    _Atomic int state;     /* ferry_job_state; changed only by CAS */
+
+    ferry__target *targets;
+    size_t ntargets;
+    ferry__plan plan;      /* written by the runner before `planned` */
+    atomic_bool planned;
+    ferry__ratelimit rl;
+    bool limited;
+
+    /* counters: written by workers, read by anyone */
+    _Atomic uint64_t bytes_moved;   /* through the copier, minus discarded */
+    _Atomic uint64_t bytes_skipped;
+    _Atomic int64_t bytes_total_adj; /* failed files and sources that changed size */
+    _Atomic uint64_t files_done, files_skipped, files_failed;
+    _Atomic(const char *) current;  /* points into the plan */
+    _Atomic uint64_t stop_ns;       /* latest worker stop after a cancel */
+    _Atomic uint64_t start_ns, end_ns;
+    _Atomic int64_t cancel_latency_us;
+
+    pthread_t runner;
+    bool runner_started;            /* set by ferry_job_start, read by free */
+    pthread_t *workers;
+    unsigned nworkers;
+    _Atomic size_t next;            /* next plan entry to take */
+
+    pthread_mutex_t cq_lock;
+    pthread_cond_t cq_cond;
+    ferry__pending *cq_head, *cq_tail;
+    size_t cq_count;
+    uint64_t cq_bytes;
+    uint64_t cq_first_ns;           /* when the oldest queued temp arrived */
+    unsigned workers_active;
+    pthread_t committer;
+    bool has_committer;
+    bool committed_any;             /* committer only */
+
+    pthread_mutex_t lock;
+    pthread_cond_t finished_cond;
+    bool finished;
+    char *error;
+    int *discards;
+    size_t ndiscards, discards_cap;
+
+    pthread_mutex_t rate_lock;
+    uint64_t rate_t[RATE_SAMPLES], rate_b[RATE_SAMPLES];
+    unsigned rate_n, rate_i;
+};
+
+/* One worker's own state. */
+typedef struct {
+    ferry_job *job;
+    ferry__copier copier;
+    uint32_t dir_idx; /* the cached destination directory */
+    int dir_fd;       /* -1 when none */
+} ferry__worker;
+
+/* worker.c */
+void *ferry__worker_main(void *arg);
+int ferry__dir_fd(ferry__worker *w, uint32_t idx, int *fd);
+void ferry__commit_one(ferry__worker *w, ferry__pending *p);
+
+/* committer.c */
+void *ferry__committer_main(void *arg);
+/* Queues a finished temp for the committer; takes ownership of p. */
+void ferry__enqueue(ferry_job *job, ferry__pending *p, int dirfd);
+void ferry__pending_free(ferry__pending *p);
+
+/* job.c: results and failures, callable from every job thread */
+void ferry__file_done(ferry_job *job, const ferry__entry *e, const char *name);
+void ferry__file_skipped(ferry_job *job, const ferry__entry *e, const char *why);
+void ferry__file_failed(ferry_job *job, const ferry__entry *e, const char *why);
+/* Fails the whole job (disk full, out of memory): stops every worker. */
+void ferry__job_fail(ferry_job *job, const char *why);
+/* Drops a temp: a cancelled one's descriptor is kept for ferry_job_take_discards. */
+void ferry__discard(ferry_job *job, ferry__temp *t, int dirfd, uint64_t copied);
+/* A worker noticed the cancel: the latest of these ends the cancel latency. */
+void ferry__note_stop(ferry_job *job);
+
+#endif

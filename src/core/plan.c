@@ -1,0 +1,372 @@
+/*
+ * core/plan.c: the walk that turns sources into a plan; see plan.h.
+ *
+ * Placement follows cp -r: with several sources, or a destination that is an
+ * existing directory, each source lands in it under its own name; otherwise
+ * the single source is copied to the destination name. Symlinks are copied as
+ * symlinks, never followed, at every level (cp -r does the same).
+ */
+#define _GNU_SOURCE
+#include "core/plan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/str.h"
+
+void ferry__meta_of_stat(ferry__meta *m, const struct stat *st)
+{
+    m->dev = st->st_dev;
+    m->ino = st->st_ino;
+    m->mode = st->st_mode;
+    m->uid = st->st_uid;
+    m->gid = st->st_gid;
+    m->size = (uint64_t)st->st_size;
+    m->atime = st->st_atim;
+    m->mtime = st->st_mtim;
+    m->ctime = st->st_ctim;
+}
+
+void ferry__plan_init(ferry__plan *plan)
+{
+    memset(plan, 0, sizeof(*plan));
+}
+
+void ferry__plan_release(ferry__plan *plan)
+{
+    for (size_t i = 0; i < plan->nentries; i++) {
+        free(plan->entries[i].src);
+        free(plan->entries[i].name);
+    }
+    for (size_t i = 0; i < plan->ndirs; i++) {
+        free(plan->dirs[i].path);
+        free(plan->dirs[i].error);
+    }
+    free(plan->entries);
+    free(plan->dirs);
+    ferry__plan_init(plan);
+}
+
+static int grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 64;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * elem);
+    if (!p)
+        return FERRY_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* Adds a directory; src/name ownership passes to the plan. */
+static int add_dir(ferry__plan *plan, char *path, const struct stat *st, uint32_t *idx)
+{
+    if (grow((void **)&plan->dirs, &plan->dirs_cap, plan->ndirs + 1, sizeof(ferry__dir))) {
+        free(path);
+        return FERRY_ENOMEM;
+    }
+    ferry__dir *d = &plan->dirs[plan->ndirs];
+    memset(d, 0, sizeof(*d));
+    d->path = path;
+    if (st) {
+        d->copy_meta = true;
+        ferry__meta_of_stat(&d->meta, st);
+    }
+    *idx = (uint32_t)plan->ndirs++;
+    return 0;
+}
+
+static int add_entry(ferry__plan *plan, char *src, char *name, uint32_t dir, const struct stat *st)
+{
+    if (!src || !name ||
+        grow((void **)&plan->entries, &plan->entries_cap, plan->nentries + 1,
+             sizeof(ferry__entry))) {
+        free(src);
+        free(name);
+        return FERRY_ENOMEM;
+    }
+    ferry__entry *e = &plan->entries[plan->nentries++];
+    e->src = src;
+    e->name = name;
+    e->dir = dir;
+    ferry__meta_of_stat(&e->meta, st);
+    if (S_ISREG(st->st_mode)) {
+        e->kind = FERRY__FILE;
+        plan->bytes_total += (uint64_t)st->st_size;
+    } else if (S_ISLNK(st->st_mode)) {
+        e->kind = FERRY__SYMLINK;
+    } else {
+        e->kind = FERRY__SPECIAL;
+    }
+    return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Reads the names of an open directory, sorted; *out owned by the caller. */
+static int read_names(int fd, char ***out, size_t *n)
+{
+    DIR *d = fdopendir(fd);
+    struct dirent *de;
+    char **names = NULL;
+    size_t cap = 0;
+
+    *n = 0;
+    if (!d)
+        return -errno;
+    errno = 0;
+    while ((de = readdir(d))) {
+        if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        if (grow((void **)&names, &cap, *n + 1, sizeof(char *)) ||
+            !(names[*n] = strdup(de->d_name))) {
+            closedir(d);
+            while (*n)
+                free(names[--*n]);
+            free(names);
+            return -ENOMEM;
+        }
+        (*n)++;
+    }
+    int err = errno;
+    closedir(d);
+    if (err) {
+        while (*n)
+            free(names[--*n]);
+        free(names);
+        return -err;
+    }
+    qsort(names, *n, sizeof(char *), cmp_names);
+    *out = names;
+    return 0;
+}
+
+typedef struct {
+    ferry__plan *plan;
+    ferry_cancel *cancel;
+    ferry__walk_fail_fn fail;
+    void *arg;
+} walker;
+
+static void walk_fail(walker *w, const char *path, const char *op, int err)
+{
+    char *msg = ferry__strfmt("%s '%s': %s", op, path, strerror(err));
+    w->fail(w->arg, path, msg ? msg : "out of memory");
+    free(msg);
+}
+
+static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st)
+{
+    uint32_t di;
+    char **names = NULL;
+    size_t n = 0;
+    int rc = 0, fd;
+
+    if (ferry_cancel_is_set(w->cancel)) {
+        free(dst);
+        return FERRY_ECANCELLED;
+    }
+    if ((rc = add_dir(w->plan, dst, st, &di)))
+        return rc;
+    fd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        walk_fail(w, src, "open directory", errno);
+        return 0;
+    }
+    int err = read_names(fd, &names, &n); /* closes fd */
+    if (err) {
+        walk_fail(w, src, "read directory", -err);
+        return err == -ENOMEM ? FERRY_ENOMEM : 0;
+    }
+    for (size_t i = 0; i < n && !rc; i++) {
+        char *child = ferry__path_join(src, names[i]);
+        struct stat cst;
+        if (!child) {
+            rc = FERRY_ENOMEM;
+            break;
+        }
+        if (lstat(child, &cst) < 0) {
+            walk_fail(w, child, "stat", errno);
+            free(child);
+            continue;
+        }
+        if (S_ISDIR(cst.st_mode)) {
+            char *cdst = ferry__path_join(w->plan->dirs[di].path, names[i]);
+            rc = cdst ? walk_dir(w, child, cdst, &cst) : FERRY_ENOMEM;
+            free(child);
+        } else {
+            rc = add_entry(w->plan, child, strdup(names[i]), di, &cst);
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t ntargets,
+                     ferry_cancel *cancel, ferry__walk_fail_fn fail, void *arg)
+{
+    walker w = {plan, cancel, fail, arg};
+
+    for (size_t i = 0; i < ntargets; i++) {
+        const ferry__target *t = &targets[i];
+        struct stat st;
+        uint32_t di;
+        int rc;
+
+        if (ferry_cancel_is_set(cancel))
+            return FERRY_ECANCELLED;
+        if (lstat(t->src, &st) < 0) {
+            walk_fail(&w, t->src, "stat", errno);
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            char *dst = ferry__path_join(t->dest_dir, t->dest_name);
+            rc = dst ? walk_dir(&w, t->src, dst, &st) : FERRY_ENOMEM;
+        } else {
+            /* Consecutive sources into one parent share its entry. */
+            if (plan->ndirs > 0 && !plan->dirs[plan->ndirs - 1].copy_meta &&
+                !strcmp(plan->dirs[plan->ndirs - 1].path, t->dest_dir)) {
+                di = (uint32_t)plan->ndirs - 1;
+                rc = 0;
+            } else {
+                char *p = strdup(t->dest_dir);
+                rc = p ? add_dir(plan, p, NULL, &di) : FERRY_ENOMEM;
+            }
+            if (!rc)
+                rc = add_entry(plan, strdup(t->src), strdup(t->dest_name), di, &st);
+        }
+        if (rc)
+            return rc;
+    }
+    return FERRY_OK;
+}
+
+void ferry__targets_free(ferry__target *t, size_t n)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(t[i].src);
+        free(t[i].dest_dir);
+        free(t[i].dest_name);
+    }
+    free(t);
+}
+
+/* Refuses a directory copied to itself or beneath itself (cp: "into itself"). */
+static int check_not_into_itself(const char *src, const char *dest_dir, const char *name)
+{
+    char *rs = realpath(src, NULL), *rd = realpath(dest_dir, NULL);
+    int rc = FERRY_OK;
+
+    if (rs && rd) {
+        size_t ns = strlen(rs);
+        char *target = ferry__path_join(rd, name);
+        if (!target)
+            rc = FERRY_ENOMEM;
+        else if (!strncmp(target, rs, ns) && (target[ns] == '/' || target[ns] == '\0'))
+            rc = ferry__error(FERRY_EINVAL, "cannot copy directory '%s' into itself ('%s')", src,
+                              target);
+        free(target);
+    }
+    free(rs);
+    free(rd);
+    return rc;
+}
+
+static int resolve_one(ferry__target *t, const char *src, const char *dest, bool into)
+{
+    struct stat sst, dst;
+
+    t->src = strdup(src);
+    if (into) {
+        t->dest_dir = strdup(dest);
+        t->dest_name = ferry__path_base(src);
+    } else {
+        t->dest_dir = ferry__path_dir(dest);
+        t->dest_name = ferry__path_base(dest);
+    }
+    if (!t->src || !t->dest_dir || !t->dest_name)
+        return ferry__error(FERRY_ENOMEM, "out of memory");
+    if (!strcmp(t->dest_name, "/") || !strcmp(t->dest_name, "..") || !strcmp(t->dest_name, "."))
+        return ferry__error(FERRY_EINVAL, "cannot copy '%s': it has no name to copy to", src);
+    if (lstat(src, &sst) < 0)
+        return FERRY_OK; /* reported per file by the walk; the other sources go on */
+    if (S_ISDIR(sst.st_mode))
+        return check_not_into_itself(src, t->dest_dir, t->dest_name);
+    char *target = ferry__path_join(t->dest_dir, t->dest_name);
+    int rc = FERRY_OK;
+    if (!target)
+        return ferry__error(FERRY_ENOMEM, "out of memory");
+    if (lstat(target, &dst) == 0 && dst.st_dev == sst.st_dev && dst.st_ino == sst.st_ino)
+        rc = ferry__error(FERRY_EINVAL, "'%s' and '%s' are the same file", src, target);
+    free(target);
+    return rc;
+}
+
+int ferry__plan_targets(const char *const *sources, size_t nsources, const char *dest,
+                        bool dest_is_dir, ferry__target **out, size_t *n)
+{
+    struct stat st;
+    bool exists, is_dir, into;
+    ferry__target *t;
+    int rc = FERRY_OK;
+
+    if (nsources == 0)
+        return ferry__error(FERRY_EINVAL, "no source given");
+    if (!dest || !*dest)
+        return ferry__error(FERRY_EINVAL, "no destination given");
+    exists = stat(dest, &st) == 0;
+    is_dir = exists && S_ISDIR(st.st_mode);
+    if (dest_is_dir && !exists) {
+        int err = ferry__mkdir_p(dest, 0777);
+        if (err)
+            return ferry__error_os(ferry__code_of_errno(-err), -err,
+                                   "create destination directory '%s'", dest);
+        is_dir = exists = true;
+    }
+    if (dest_is_dir && !is_dir)
+        return ferry__error(FERRY_EINVAL, "destination '%s' is not a directory", dest);
+    into = is_dir || nsources > 1;
+    if (into && !is_dir)
+        return ferry__error(FERRY_EINVAL, "destination '%s' is not a directory%s", dest,
+                            exists ? "" : " (it does not exist)");
+    if (!into) {
+        char *parent = ferry__path_dir(dest);
+        bool ok = parent && stat(parent, &st) == 0 && S_ISDIR(st.st_mode);
+        if (!ok)
+            rc = ferry__error(FERRY_ENOTFOUND, "cannot create '%s': directory '%s' does not exist",
+                              dest, parent ? parent : "?");
+        free(parent);
+        if (rc)
+            return rc;
+    }
+    if (!(t = calloc(nsources, sizeof(*t))))
+        return ferry__error(FERRY_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nsources && !rc; i++)
+        rc = resolve_one(&t[i], sources[i], dest, into);
+    if (rc) {
+        ferry__targets_free(t, nsources);
+        return rc;
+    }
+    *out = t;
+    *n = nsources;
+    return FERRY_OK;
+}

@@ -1,0 +1,400 @@
+/*
+ * core/worker.c: a worker copies plan entries, one at a time, into temps.
+ *
+ * For each file: settle a conflict with what is already at the destination,
+ * open the source and confirm what it is, copy into a temp in the destination
+ * directory, check that the source did not change meanwhile, apply mode,
+ * owner and times, then commit (no durability asked) or queue the temp for
+ * the committer. A failure of one file is reported and the worker moves on;
+ * a full disk stops the job.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/job_priv.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/str.h"
+
+int ferry__dir_fd(ferry__worker *w, uint32_t idx, int *fd)
+{
+    if (w->dir_fd >= 0 && w->dir_idx == idx) {
+        *fd = w->dir_fd;
+        return 0;
+    }
+    if (w->dir_fd >= 0)
+        ferry__close(w->dir_fd);
+    w->dir_fd = open(w->job->plan.dirs[idx].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->dir_fd < 0)
+        return -errno;
+    w->dir_idx = idx;
+    *fd = w->dir_fd;
+    return 0;
+}
+
+/* Reports a failure as "<op> '<path>': <errno text>". */
+static void fail_os(ferry_job *job, const ferry__entry *e, const char *op, const char *path,
+                    int err)
+{
+    char *msg = ferry__strfmt("%s '%s': %s", op, path, strerror(err));
+
+    ferry__file_failed(job, e, msg ? msg : op);
+    if (err == ENOSPC || err == EDQUOT)
+        ferry__job_fail(job, msg ? msg : "destination full");
+    free(msg);
+}
+
+static char *dest_path(ferry_job *job, const ferry__entry *e, const char *name)
+{
+    return ferry__path_join(job->plan.dirs[e->dir].path, name);
+}
+
+/* "shot.1001.exr" -> "shot.1001 (2).exr"; hidden files keep their leading dot. */
+static char *numbered_name(const char *name, unsigned n)
+{
+    const char *dot = strrchr(name, '.');
+
+    if (!dot || dot == name)
+        return ferry__strfmt("%s (%u)", name, n);
+    return ferry__strfmt("%.*s (%u)%s", (int)(dot - name), name, n, dot);
+}
+
+static bool same_symlink(int dirfd, const char *name, const ferry__entry *e)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    ssize_t na = readlinkat(dirfd, name, a, sizeof(a));
+    ssize_t nb = readlink(e->src, b, sizeof(b));
+
+    return na >= 0 && na == nb && memcmp(a, b, (size_t)na) == 0;
+}
+
+enum { GO = 0, HANDLED = 1 };
+
+/*
+ * Decides what to do about what already sits at the destination name:
+ * GO with *name (owned) and *replace set, or HANDLED (skipped or failed).
+ */
+static int settle_conflict(ferry_job *job, const ferry__entry *e, int dirfd, char **name,
+                           bool *replace)
+{
+    struct stat st;
+    char *path;
+
+    *replace = false;
+    if (!(*name = strdup(e->name))) {
+        ferry__job_fail(job, "out of memory");
+        return HANDLED;
+    }
+    if (fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return GO;
+        path = dest_path(job, e, e->name);
+        fail_os(job, e, "stat", path ? path : e->name, errno);
+        free(path);
+        return HANDLED;
+    }
+    /* Identical means same size and same mtime to the second, as rsync's
+     * quick check: filesystems that keep coarser times still compare equal. */
+    if ((e->kind == FERRY__FILE && S_ISREG(st.st_mode) && (uint64_t)st.st_size == e->meta.size &&
+         st.st_mtim.tv_sec == e->meta.mtime.tv_sec) ||
+        (e->kind == FERRY__SYMLINK && S_ISLNK(st.st_mode) && same_symlink(dirfd, e->name, e))) {
+        ferry__file_skipped(job, e, "identical file exists at the destination");
+        return HANDLED;
+    }
+    path = dest_path(job, e, e->name);
+    switch (job->spec.on_conflict) {
+    case FERRY_CONFLICT_SKIP:
+        ferry__file_skipped(job, e, "destination exists");
+        break;
+    case FERRY_CONFLICT_OVERWRITE:
+        if (!S_ISDIR(st.st_mode)) {
+            *replace = true;
+            free(path);
+            return GO;
+        }
+        fail_os(job, e, "overwrite", path ? path : e->name, EISDIR);
+        break;
+    case FERRY_CONFLICT_RENAME:
+        for (unsigned n = 1; n < 10000; n++) {
+            char *alt = numbered_name(e->name, n);
+            if (!alt)
+                break;
+            if (fstatat(dirfd, alt, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT) {
+                free(*name);
+                *name = alt;
+                free(path);
+                return GO;
+            }
+            free(alt);
+        }
+        fail_os(job, e, "find a free name beside", path ? path : e->name, EEXIST);
+        break;
+    default: {
+        char *msg = ferry__strfmt("destination '%s' exists (see --on-conflict)",
+                                  path ? path : e->name);
+        ferry__file_failed(job, e, msg ? msg : "destination exists");
+        free(msg);
+    }
+    }
+    free(path);
+    free(*name);
+    *name = NULL;
+    return HANDLED;
+}
+
+/* The source changed if its identity, size or times moved while we read it. */
+static bool changed(const struct stat *a, const struct stat *b)
+{
+    return a->st_ino != b->st_ino || a->st_dev != b->st_dev || a->st_size != b->st_size ||
+           a->st_mtim.tv_sec != b->st_mtim.tv_sec || a->st_mtim.tv_nsec != b->st_mtim.tv_nsec ||
+           a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
+}
+
+/* Owner first: chown clears set-id bits, so the mode goes after it. */
+static int apply_meta(int fd, const ferry__meta *m, const char **op)
+{
+    struct timespec times[2] = {m->atime, m->mtime};
+
+    if (geteuid() == 0 && fchown(fd, m->uid, m->gid) < 0 && errno != EPERM && errno != EINVAL) {
+        *op = "set owner of";
+        return errno;
+    }
+    if (fchmod(fd, m->mode & 07777) < 0) {
+        *op = "set mode of";
+        return errno;
+    }
+    if (futimens(fd, times) < 0) {
+        *op = "set times of";
+        return errno;
+    }
+    return 0;
+}
+
+/* Commits now; used without durability, and by the committer after its sync. */
+void ferry__commit_one(ferry__worker *w, ferry__pending *p)
+{
+    ferry_job *job = w->job;
+    const ferry__entry *e = &job->plan.entries[p->entry];
+    int dirfd, rc;
+
+    if ((rc = ferry__dir_fd(w, e->dir, &dirfd)) < 0) {
+        fail_os(job, e, "open directory", job->plan.dirs[e->dir].path, -rc);
+        ferry__discard(job, &p->temp, -1, p->bytes);
+        return;
+    }
+    rc = ferry__temp_commit(&p->temp, dirfd, p->name, p->replace, job->cancel);
+    if (rc == -EEXIST && job->spec.on_conflict == FERRY_CONFLICT_RENAME) {
+        /* Someone took the name meanwhile: the next free number. */
+        for (unsigned n = 1; rc == -EEXIST && n < 10000; n++) {
+            char *alt = numbered_name(e->name, n);
+            if (!alt)
+                break;
+            free(p->name);
+            p->name = alt;
+            rc = ferry__temp_commit(&p->temp, dirfd, p->name, false, job->cancel);
+        }
+    }
+    if (rc == -ECANCELED) {
+        ferry__discard(job, &p->temp, dirfd, p->bytes);
+        return;
+    }
+    if (rc < 0) {
+        char *path = dest_path(job, e, p->name);
+        fail_os(job, e, rc == -EEXIST ? "destination appeared during the copy:" : "link",
+                path ? path : p->name, -rc);
+        free(path);
+        ferry__discard(job, &p->temp, dirfd, p->bytes);
+        return;
+    }
+    ferry__close(ferry__temp_discard(&p->temp, dirfd));
+    ferry__file_done(job, e, p->name);
+}
+
+static void copy_file(ferry__worker *w, size_t idx, int dirfd)
+{
+    ferry_job *job = w->job;
+    const ferry__entry *e = &job->plan.entries[idx];
+    ferry__pending *p = NULL;
+    ferry__copy_result res;
+    struct stat st0, st1;
+    const char *op = NULL;
+    char *name = NULL;
+    bool replace;
+    int src = -1, rc, err;
+
+    if (settle_conflict(job, e, dirfd, &name, &replace) == HANDLED)
+        return;
+    if ((src = open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+        fail_os(job, e, "open", e->src, errno);
+        goto out;
+    }
+    if (fstat(src, &st0) < 0) {
+        fail_os(job, e, "stat", e->src, errno);
+        goto out;
+    }
+    if (!S_ISREG(st0.st_mode)) {
+        fail_os(job, e, "copy", e->src, EINVAL);
+        goto out;
+    }
+    /* A file replaced since the walk is copied as it is now; totals follow. */
+    if ((uint64_t)st0.st_size != e->meta.size)
+        atomic_fetch_add(&job->bytes_total_adj, (int64_t)st0.st_size - (int64_t)e->meta.size);
+    posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
+
+    if (!(p = calloc(1, sizeof(*p)))) {
+        ferry__job_fail(job, "out of memory");
+        goto out;
+    }
+    p->entry = idx;
+    p->name = name;
+    p->replace = replace;
+    name = NULL;
+    if ((err = -ferry__temp_open(&p->temp, dirfd, job->spec.temp_names)) != 0) {
+        fail_os(job, e, "create a temp file in", job->plan.dirs[e->dir].path, err);
+        goto out;
+    }
+    atomic_store(&job->current, e->src);
+    rc = ferry__copy_data(&w->copier, src, p->temp.fd, (uint64_t)st0.st_size, &res);
+    p->bytes = res.copied;
+    if (rc == FERRY_ECANCELLED) {
+        ferry__note_stop(job);
+        goto discard;
+    }
+    if (rc == FERRY_ENOMEM) {
+        ferry__job_fail(job, "out of memory");
+        goto discard;
+    }
+    if (rc) {
+        char *path = res.err_on_dst ? dest_path(job, e, p->name) : NULL;
+        char *what = ferry__strfmt("%s (copying '%s')", res.op, e->src);
+        fail_os(job, e, what ? what : res.op, path ? path : e->src, res.err);
+        free(what);
+        free(path);
+        goto discard;
+    }
+    if (fstat(src, &st1) < 0) {
+        fail_os(job, e, "stat", e->src, errno);
+        goto discard;
+    }
+    if (changed(&st0, &st1) || res.copied != (uint64_t)st1.st_size) {
+        char *msg = ferry__strfmt("source changed during copy: '%s'", e->src);
+        ferry__file_failed(job, e, msg ? msg : "source changed during copy");
+        free(msg);
+        goto discard;
+    }
+    if ((err = apply_meta(p->temp.fd, &e->meta, &op)) != 0) {
+        fail_os(job, e, op, e->src, err);
+        goto discard;
+    }
+    p->dev = st1.st_dev;
+    if (job->spec.no_fsync) {
+        ferry__commit_one(w, p);
+        ferry__pending_free(p);
+    } else {
+        ferry__enqueue(job, p, dirfd);
+    }
+    p = NULL;
+    goto out;
+discard:
+    ferry__discard(job, &p->temp, dirfd, p->bytes);
+out:
+    if (p)
+        ferry__pending_free(p);
+    if (src >= 0)
+        ferry__close(src);
+    free(name);
+}
+
+/* A symlink is made under a hidden name, given the link's times and owner,
+ * then renamed into place inside the gate like any file. */
+static void copy_symlink(ferry__worker *w, size_t idx, int dirfd)
+{
+    ferry_job *job = w->job;
+    const ferry__entry *e = &job->plan.entries[idx];
+    ferry__pending p = {.entry = idx, .temp = {.fd = -1}};
+    char target[PATH_MAX];
+    ssize_t n;
+
+    if (settle_conflict(job, e, dirfd, &p.name, &p.replace) == HANDLED)
+        return;
+    if ((n = readlink(e->src, target, sizeof(target) - 1)) < 0) {
+        fail_os(job, e, "read link", e->src, errno);
+        goto out;
+    }
+    target[n] = '\0';
+    errno = ENOMEM;
+    for (int tries = 0; !p.temp.name && tries < 16; tries++) {
+        char *rnd = ferry__temp_name();
+        if (rnd && symlinkat(target, dirfd, rnd) == 0) {
+            p.temp.name = rnd;
+            break;
+        }
+        free(rnd);
+        if (errno != EEXIST)
+            break;
+    }
+    if (!p.temp.name) {
+        fail_os(job, e, "create a symlink in", job->plan.dirs[e->dir].path, errno);
+        goto out;
+    }
+    struct timespec times[2] = {e->meta.atime, e->meta.mtime};
+    if (geteuid() == 0)
+        fchownat(dirfd, p.temp.name, e->meta.uid, e->meta.gid, AT_SYMLINK_NOFOLLOW);
+    utimensat(dirfd, p.temp.name, times, AT_SYMLINK_NOFOLLOW);
+    ferry__commit_one(w, &p);
+out:
+    ferry__temp_discard(&p.temp, dirfd);
+    free(p.name);
+}
+
+static void do_entry(ferry__worker *w, size_t idx)
+{
+    ferry_job *job = w->job;
+    const ferry__entry *e = &job->plan.entries[idx];
+    const ferry__dir *d = &job->plan.dirs[e->dir];
+    int dirfd, rc;
+
+    if (d->error) {
+        ferry__file_failed(job, e, d->error);
+        return;
+    }
+    if (e->kind == FERRY__SPECIAL) {
+        ferry__file_skipped(job, e, "special file (device, fifo or socket) not copied");
+        return;
+    }
+    if ((rc = ferry__dir_fd(w, e->dir, &dirfd)) < 0) {
+        fail_os(job, e, "open directory", d->path, -rc);
+        return;
+    }
+    if (e->kind == FERRY__SYMLINK)
+        copy_symlink(w, idx, dirfd);
+    else
+        copy_file(w, idx, dirfd);
+}
+
+void *ferry__worker_main(void *arg)
+{
+    ferry__worker *w = arg;
+    ferry_job *job = w->job;
+
+    while (!ferry_cancel_is_set(job->cancel)) {
+        size_t idx = atomic_fetch_add(&job->next, 1);
+        if (idx >= job->plan.nentries)
+            break;
+        do_entry(w, idx);
+    }
+    if (w->dir_fd >= 0)
+        ferry__close(w->dir_fd);
+    w->dir_fd = -1;
+    pthread_mutex_lock(&job->cq_lock);
+    job->workers_active--;
+    pthread_cond_broadcast(&job->cq_cond);
+    pthread_mutex_unlock(&job->cq_lock);
+    return NULL;
+}
