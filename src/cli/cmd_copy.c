@@ -76,7 +76,7 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, output *out)
 
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+j:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+:j:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': {
             char *end;

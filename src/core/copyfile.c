@@ -80,10 +80,18 @@ static uint64_t chunk_size(const ferry__copier *cp)
     return cp->rl ? ferry__ratelimit_chunk(cp->rl, FERRY_CHUNK) : FERRY_CHUNK;
 }
 
-/* The pause before each chunk: the bandwidth limit, then the cancel check. */
-static int before_chunk(ferry__copier *cp, uint64_t n)
+/*
+ * The pause before each chunk: the bandwidth limit, then the cancel check.
+ * A chunk reserves what it will likely move (the rest of the file, as far as
+ * fstat knew), so a small file does not pay for a whole chunk of bandwidth.
+ */
+static int before_chunk(ferry__copier *cp, uint64_t n, uint64_t size_hint, uint64_t copied)
 {
-    if (cp->rl)
+    if (size_hint > copied && size_hint - copied < n)
+        n = size_hint - copied;
+    else if (size_hint > 0 && size_hint <= copied)
+        n = 0; /* only the read that finds the end of the file */
+    if (cp->rl && n > 0)
         return ferry__ratelimit_take(cp->rl, n, cp->cancel);
     return ferry_cancel_is_set(cp->cancel) ? FERRY_ECANCELLED : FERRY_OK;
 }
@@ -136,7 +144,8 @@ static int try_clone(ferry__copier *cp, int src, int dst, uint64_t size, ferry__
     return FERRY_OK;
 }
 
-static int copy_rw(ferry__copier *cp, int src, int dst, ferry__copy_result *res)
+static int copy_rw(ferry__copier *cp, int src, int dst, uint64_t size_hint,
+                   ferry__copy_result *res)
 {
     uint64_t chunk = chunk_size(cp);
 
@@ -144,7 +153,7 @@ static int copy_rw(ferry__copier *cp, int src, int dst, ferry__copy_result *res)
         return FERRY_ENOMEM;
     res->method = FERRY_METHOD_RW;
     for (;;) {
-        int rc = before_chunk(cp, chunk);
+        int rc = before_chunk(cp, chunk, size_hint, res->copied);
         if (rc)
             return rc;
         ssize_t n = ferry__read(src, cp->buf, chunk);
@@ -177,10 +186,10 @@ int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
     if (rc || done)
         return rc;
     if (cp->no_cfr)
-        return copy_rw(cp, src, dst, res);
+        return copy_rw(cp, src, dst, size_hint, res);
 
     for (;;) {
-        rc = before_chunk(cp, chunk);
+        rc = before_chunk(cp, chunk, size_hint, res->copied);
         if (rc)
             return rc;
         ssize_t n = copy_file_range(src, NULL, dst, NULL, chunk, 0);
@@ -189,10 +198,10 @@ int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
                 continue;
             if (is_not_supported(errno) && res->copied == 0) {
                 cp->no_cfr = true;
-                return copy_rw(cp, src, dst, res);
+                return copy_rw(cp, src, dst, size_hint, res);
             }
             if (errno == EXDEV || errno == EOPNOTSUPP || errno == ENOSYS)
-                return copy_rw(cp, src, dst, res); /* offsets are where cfr left them */
+                return copy_rw(cp, src, dst, size_hint, res); /* offsets are where cfr left them */
             return fail(res, errno, "copy_file_range", errno == ENOSPC || errno == EDQUOT);
         }
         if (n == 0) {
@@ -202,7 +211,7 @@ int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
              * return data: coreutils falls back in that case, so do we.
              */
             if (res->copied == 0 && size_hint > 0)
-                return copy_rw(cp, src, dst, res);
+                return copy_rw(cp, src, dst, size_hint, res);
             if (res->method == FERRY_METHOD_NONE && res->copied > 0)
                 res->method = FERRY_METHOD_CFR;
             return FERRY_OK;
