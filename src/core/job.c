@@ -220,6 +220,8 @@ void ferry__job_fail(ferry_job *job, const char *why)
     if (atomic_compare_exchange_strong(&job->state, &s, FERRY_JOB_FAILED)) {
         ferry_cancel_set(job->cancel); /* stop the other workers too */
         wake_waiters(job);
+        if (job->pool)
+            ferry__pool_kick(job->pool);
         publish_state(job, FERRY_JOB_FAILED, why);
     }
 }
@@ -341,47 +343,21 @@ static void sync_names(ferry_job *job)
     ferry__close(fd);
 }
 
+/* Hands the plan to the pool; with durability on, the committer names
+ * what the workers finish, batch by batch. */
 static void run_workers(ferry_job *job)
 {
-    size_t n = job->spec.workers;
-    ferry__worker *ws;
-
-    if (n > job->plan.nentries)
-        n = job->plan.nentries;
-    if (n == 0)
-        return;
-    if (!(ws = calloc(n, sizeof(*ws))) || !(job->workers = calloc(n, sizeof(pthread_t)))) {
-        free(ws);
-        ferry__job_fail(job, "out of memory");
-        return;
-    }
-    job->workers_active = (unsigned)n;
+    job->workers_active = 1; /* the pool, as one producer for the committer */
     if (!job->spec.no_fsync &&
         pthread_create(&job->committer, NULL, ferry__committer_main, job) == 0)
         job->has_committer = true;
-    for (size_t i = 0; i < n; i++) {
-        ws[i].job = job;
-        ws[i].dir_fd = -1;
-        ferry__copier_init(&ws[i].copier, job->cancel, job->limited ? &job->rl : NULL,
-                           &job->bytes_moved);
-        ws[i].copier.writeback = !job->spec.no_fsync;
-        if (pthread_create(&job->workers[i], NULL, ferry__worker_main, &ws[i]) != 0) {
-            ferry__job_fail(job, "cannot start a worker thread");
-            break;
-        }
-        job->nworkers++;
-    }
+    ferry__pool_run(job->pool, job);
     pthread_mutex_lock(&job->cq_lock);
-    job->workers_active -= (unsigned)(n - job->nworkers);
+    job->workers_active = 0;
     pthread_cond_broadcast(&job->cq_cond);
     pthread_mutex_unlock(&job->cq_lock);
-    for (size_t i = 0; i < job->nworkers; i++)
-        pthread_join(job->workers[i], NULL);
     if (job->has_committer)
         pthread_join(job->committer, NULL);
-    for (size_t i = 0; i < n; i++)
-        ferry__copier_release(&ws[i].copier);
-    free(ws);
 }
 
 static void finish(ferry_job *job)
@@ -439,16 +415,28 @@ static void *runner_main(void *arg)
     if (!ferry_cancel_is_set(job->cancel))
         run_workers(job);
     finish(job);
+    if (job->own_pool) {
+        ferry__pool_free(job->own_pool);
+        job->own_pool = NULL;
+    }
+    if (job->on_end)
+        job->on_end(job, job->on_end_arg);
     mark_finished(job);
     return NULL;
 }
 
-int ferry_job_start(ferry_job *job)
+int ferry__job_start_in(ferry_job *job, ferry__pool *pool, void (*on_end)(ferry_job *, void *),
+                        void *arg)
 {
     int s = FERRY_JOB_QUEUED;
 
+    job->on_end = on_end;
+    job->on_end_arg = arg;
+    job->pool = pool;
     if (!atomic_compare_exchange_strong(&job->state, &s, FERRY_JOB_RUNNING)) {
         if (s == FERRY_JOB_CANCELLED) {
+            if (on_end)
+                on_end(job, arg);
             mark_finished(job);
             return FERRY_OK;
         }
@@ -458,11 +446,28 @@ int ferry_job_start(ferry_job *job)
     publish_state(job, FERRY_JOB_RUNNING, NULL);
     if (pthread_create(&job->runner, NULL, runner_main, job) != 0) {
         ferry__job_fail(job, "cannot start the job's thread");
+        if (on_end)
+            on_end(job, arg);
         mark_finished(job);
         return ferry__error(FERRY_EOS, "cannot start the job's thread");
     }
     job->runner_started = true;
     return FERRY_OK;
+}
+
+int ferry_job_start(ferry_job *job)
+{
+    int rc;
+
+    if (atomic_load(&job->state) == FERRY_JOB_QUEUED &&
+        (rc = ferry__pool_new(&job->own_pool, job->spec.workers)) < 0)
+        return rc;
+    rc = ferry__job_start_in(job, job->own_pool, NULL, NULL);
+    if (rc < 0 || !job->runner_started) {
+        ferry__pool_free(job->own_pool);
+        job->own_pool = NULL;
+    }
+    return rc;
 }
 
 int ferry_job_cancel(ferry_job *job)
@@ -480,6 +485,9 @@ int ferry_job_cancel(ferry_job *job)
     }
     ferry_cancel_set(job->cancel); /* the gate is closed when this returns */
     wake_waiters(job);
+    ferry__pool *pool = job->pool;
+    if (pool)
+        ferry__pool_kick(pool);
     publish_state(job, FERRY_JOB_CANCELLED, NULL);
     return FERRY_OK;
 }
@@ -604,7 +612,6 @@ void ferry_job_free(ferry_job *job)
     for (size_t i = 0; i < job->ndiscards; i++)
         ferry__close(job->discards[i]);
     free(job->discards);
-    free(job->workers);
     free(job->error);
     ferry__plan_release(&job->plan);
     ferry__targets_free(job->targets, job->ntargets);

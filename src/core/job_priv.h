@@ -2,14 +2,16 @@
  * core/job_priv.h: the inside of a job, shared by job.c (lifecycle, runner),
  * worker.c (one file at a time) and committer.c (durable batches).
  *
- * Threads of a job: one runner (walk, make directories, start and join the
- * others, finish), N workers (copy files into temps) and, when durability is
+ * Threads of a job: one runner (walk, make directories, hand the entries to
+ * the worker pool and wait for them, finish), the pool's workers (copy files
+ * into temps; shared with other jobs, see pool.h) and, when durability is
  * on, one committer (makes batches of temps durable, then names them).
  *
  * Locks, never nested with one another:
- *   lock     guards error, discards, finished (+ finished_cond)
- *   cq_lock  guards the commit queue and workers_active (+ cq_cond)
+ *   lock      guards error, discards, finished (+ finished_cond)
+ *   cq_lock   guards the commit queue and workers_active (+ cq_cond)
  *   rate_lock guards the rate samples
+ *   the pool's lock guards pool_next, pool_attached, pool_next_entry, inflight
  * The cancel token's gate is taken alone, for one linkat/rename at a time.
  */
 #ifndef FERRY_CORE_JOB_PRIV_H
@@ -21,6 +23,7 @@
 #include "core/commit.h"
 #include "core/copyfile.h"
 #include "core/plan.h"
+#include "core/pool.h"
 #include "core/ratelimit.h"
 #include "ferry/job.h"
 
@@ -65,9 +68,15 @@ struct ferry_job {
 
     pthread_t runner;
     bool runner_started;            /* set by ferry_job_start, read by free */
-    pthread_t *workers;
-    unsigned nworkers;
-    _Atomic size_t next;            /* next plan entry to take */
+    _Atomic(ferry__pool *) pool;    /* the workers: shared, or own_pool; read by cancel */
+    ferry__pool *own_pool;          /* made by ferry_job_start when none was given */
+    void (*on_end)(ferry_job *, void *); /* called by the runner as its last act */
+    void *on_end_arg;
+
+    struct ferry_job *pool_next;    /* in the pool's ring */
+    bool pool_attached;
+    size_t pool_next_entry;         /* next plan entry to hand out */
+    unsigned inflight;              /* pool workers inside this job */
 
     pthread_mutex_t cq_lock;
     pthread_cond_t cq_cond;
@@ -94,14 +103,14 @@ struct ferry_job {
 
 /* One worker's own state. */
 typedef struct {
-    ferry_job *job;
+    ferry_job *job;   /* the job of its current entry */
     ferry__copier copier;
     uint32_t dir_idx; /* the cached destination directory */
     int dir_fd;       /* -1 when none */
 } ferry__worker;
 
 /* worker.c */
-void *ferry__worker_main(void *arg);
+void ferry__do_entry(ferry__worker *w, size_t idx);
 int ferry__dir_fd(ferry__worker *w, uint32_t idx, int *fd);
 void ferry__commit_one(ferry__worker *w, ferry__pending *p);
 
@@ -121,5 +130,8 @@ void ferry__job_fail(ferry_job *job, const char *why);
 void ferry__discard(ferry_job *job, ferry__temp *t, int dirfd, uint64_t copied);
 /* A worker noticed the cancel: the latest of these ends the cancel latency. */
 void ferry__note_stop(ferry_job *job);
+/* Starts the job's runner on a shared pool; on_end runs on the runner as its last act. */
+int ferry__job_start_in(ferry_job *job, ferry__pool *pool, void (*on_end)(ferry_job *, void *),
+                        void *arg);
 
 #endif

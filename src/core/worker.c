@@ -353,7 +353,7 @@ out:
     free(p.name);
 }
 
-static void do_entry(ferry__worker *w, size_t idx)
+void ferry__do_entry(ferry__worker *w, size_t idx)
 {
     ferry_job *job = w->job;
     const ferry__entry *e = &job->plan.entries[idx];
@@ -376,25 +376,4 @@ static void do_entry(ferry__worker *w, size_t idx)
         copy_symlink(w, idx, dirfd);
     else
         copy_file(w, idx, dirfd);
-}
-
-void *ferry__worker_main(void *arg)
-{
-    ferry__worker *w = arg;
-    ferry_job *job = w->job;
-
-    while (!ferry_cancel_is_set(job->cancel)) {
-        size_t idx = atomic_fetch_add(&job->next, 1);
-        if (idx >= job->plan.nentries)
-            break;
-        do_entry(w, idx);
-    }
-    if (w->dir_fd >= 0)
-        ferry__close(w->dir_fd);
-    w->dir_fd = -1;
-    pthread_mutex_lock(&job->cq_lock);
-    job->workers_active--;
-    pthread_cond_broadcast(&job->cq_cond);
-    pthread_mutex_unlock(&job->cq_lock);
-    return NULL;
 }
