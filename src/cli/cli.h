@@ -17,6 +17,12 @@ typedef struct {
 
 int cmd_copy(int argc, char **argv);
 void cmd_copy_help(FILE *out);
+int cmd_jobs(int argc, char **argv);
+void cmd_jobs_help(FILE *out);
+int cmd_resume(int argc, char **argv);
+void cmd_resume_help(FILE *out);
+int cmd_prune(int argc, char **argv);
+void cmd_prune_help(FILE *out);
 
 /* Prints "ferry CMD: msg" and the hint to read the help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

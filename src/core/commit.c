@@ -227,3 +227,27 @@ int ferry__sweep_dir(int dirfd, unsigned *removed)
     closedir(d);
     return 0;
 }
+
+void ferry__sweep_tree(const char *path, unsigned *removed)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    DIR *d;
+    struct dirent *de;
+
+    if (fd < 0)
+        return;
+    ferry__sweep_dir(fd, removed);
+    if (!(d = fdopendir(fd))) {
+        close(fd);
+        return;
+    }
+    while ((de = readdir(d))) {
+        if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+            continue;
+        char *sub = ferry__path_join(path, de->d_name);
+        if (sub)
+            ferry__sweep_tree(sub, removed);
+        free(sub);
+    }
+    closedir(d);
+}

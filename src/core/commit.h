@@ -58,4 +58,7 @@ int ferry__temp_discard(ferry__temp *t, int dirfd);
  */
 int ferry__sweep_dir(int dirfd, unsigned *removed);
 
+/* ferry__sweep_dir on path and every directory beneath it (symlinks not followed). */
+void ferry__sweep_tree(const char *path, unsigned *removed);
+
 #endif

@@ -102,11 +102,11 @@ static int copy_spec(ferry_job *job, const ferry_job_spec *spec)
     return FERRY_OK;
 }
 
-int ferry_job_new(ferry_job **out, const ferry_job_spec *spec, ferry_bus *bus)
+/* Everything but the placement of the sources: shared by new and restored jobs. */
+static int job_alloc(ferry_job **out, const ferry_job_spec *spec, ferry_bus *bus)
 {
     ferry_job *job;
     pthread_condattr_t attr;
-    int rc;
 
     if (!spec->dest)
         return ferry__error(FERRY_EINVAL, "no destination given");
@@ -125,24 +125,51 @@ int ferry_job_new(ferry_job **out, const ferry_job_spec *spec, ferry_bus *bus)
     pthread_cond_init(&job->finished_cond, &attr);
     pthread_cond_init(&job->cq_cond, &attr);
     pthread_condattr_destroy(&attr);
-
-    if ((rc = copy_spec(job, spec)) || (rc = ferry_cancel_new(&job->cancel))) {
-        ferry__error(FERRY_ENOMEM, "out of memory");
-        goto fail;
+    if (copy_spec(job, spec) || ferry_cancel_new(&job->cancel)) {
+        job->finished = true;
+        ferry_job_free(job);
+        return ferry__error(FERRY_ENOMEM, "out of memory");
     }
-    if ((rc = ferry__plan_targets(job->spec.sources, job->spec.nsources, job->dest,
-                                  spec->dest_is_dir, &job->targets, &job->ntargets)))
-        goto fail;
     if (spec->bwlimit) {
         ferry__ratelimit_init(&job->rl, spec->bwlimit);
         job->limited = true;
     }
     *out = job;
     return FERRY_OK;
-fail:
-    job->finished = true;
-    ferry_job_free(job);
-    return rc;
+}
+
+int ferry_job_new(ferry_job **out, const ferry_job_spec *spec, ferry_bus *bus)
+{
+    ferry_job *job;
+    int rc;
+
+    if ((rc = job_alloc(&job, spec, bus)))
+        return rc;
+    if ((rc = ferry__plan_targets(job->spec.sources, job->spec.nsources, job->dest,
+                                  spec->dest_is_dir, &job->targets, &job->ntargets))) {
+        job->finished = true;
+        ferry_job_free(job);
+        return rc;
+    }
+    *out = job;
+    return FERRY_OK;
+}
+
+int ferry__job_new_restored(ferry_job **out, const ferry_job_spec *spec, ferry_bus *bus,
+                            const char *id, ferry__target *targets, size_t ntargets)
+{
+    ferry_job *job;
+    int rc;
+
+    if ((rc = job_alloc(&job, spec, bus))) {
+        ferry__targets_free(targets, ntargets);
+        return rc;
+    }
+    snprintf(job->id, sizeof(job->id), "%s", id);
+    job->targets = targets;
+    job->ntargets = ntargets;
+    *out = job;
+    return FERRY_OK;
 }
 
 /* --- events and results ------------------------------------------------ */

@@ -130,6 +130,9 @@ void ferry__job_fail(ferry_job *job, const char *why);
 void ferry__discard(ferry_job *job, ferry__temp *t, int dirfd, uint64_t copied);
 /* A worker noticed the cancel: the latest of these ends the cancel latency. */
 void ferry__note_stop(ferry_job *job);
+/* A job of a journalled spec: its id and its resolved targets (taken over). */
+int ferry__job_new_restored(ferry_job **out, const ferry_job_spec *spec, ferry_bus *bus,
+                            const char *id, ferry__target *targets, size_t ntargets);
 /* Starts the job's runner on a shared pool; on_end runs on the runner as its last act. */
 int ferry__job_start_in(ferry_job *job, ferry__pool *pool, void (*on_end)(ferry_job *, void *),
                         void *arg);

@@ -13,6 +13,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$T"
+# Each test keeps its own journal.
+export XDG_STATE_HOME="$T/state"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok - $*"; }

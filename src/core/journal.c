@@ -1,0 +1,645 @@
+/*
+ * core/journal.c: the SQLite journal; see journal.h.
+ *
+ * WAL with synchronous=NORMAL: a commit is durable at the next checkpoint or
+ * WAL sync, and a crash loses at most the last group of results, never the
+ * database. What the journal says about a file is a report; the promise
+ * about files on disk is kept by the commit protocol, not by the journal.
+ */
+#define _GNU_SOURCE
+#include "core/journal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/clock.h"
+#include "util/error.h"
+#include "util/fs.h"
+#include "util/str.h"
+
+#define JOURNAL_BATCH 2000
+#define JOURNAL_WAIT_MS 100
+
+struct ferry__journal {
+    pthread_mutex_t lock; /* guards db and every statement */
+    sqlite3 *db;
+    char *dir;
+    int owner_fd;         /* flock held on owners/<pid>.lock for our life */
+    char *owner_path;
+    ferry_bus *bus;
+    ferry_sub *sub;
+    ferry__progress_fn progress;
+    void *progress_arg;
+    pthread_t writer;
+    atomic_bool stop;
+    char **interrupted;
+    size_t ninterrupted;
+};
+
+static const char schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "CREATE TABLE IF NOT EXISTS jobs("
+    " id TEXT PRIMARY KEY, state TEXT NOT NULL, tag TEXT, spec TEXT NOT NULL,"
+    " owner INTEGER, created_at INTEGER, started_at INTEGER, finished_at INTEGER,"
+    " bytes_total INTEGER DEFAULT 0, bytes_done INTEGER DEFAULT 0,"
+    " files_total INTEGER DEFAULT 0, files_done INTEGER DEFAULT 0,"
+    " files_skipped INTEGER DEFAULT 0, files_failed INTEGER DEFAULT 0,"
+    " error TEXT, cancel_latency_us INTEGER);"
+    "CREATE TABLE IF NOT EXISTS files("
+    " job_id TEXT NOT NULL, path TEXT NOT NULL, dest TEXT, state TEXT NOT NULL,"
+    " error TEXT, bytes INTEGER, at INTEGER);"
+    "CREATE INDEX IF NOT EXISTS files_job ON files(job_id, state);"
+    "CREATE INDEX IF NOT EXISTS jobs_created ON jobs(created_at);";
+
+static int64_t now_ms(void)
+{
+    return (int64_t)(ferry__wall_ns() / FERRY_NS_PER_MS);
+}
+
+static int db_error(ferry__journal *j, const char *what)
+{
+    return ferry__error(FERRY_ERROR, "journal %s/journal.db: %s: %s", j->dir, what,
+                        sqlite3_errmsg(j->db));
+}
+
+/* --- opening, with corruption handled ---------------------------------- */
+
+static int try_open(ferry__journal *j, const char *path)
+{
+    char *err = NULL;
+    sqlite3_stmt *st = NULL;
+    int ok = 0;
+
+    if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                          SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_busy_timeout(j->db, 5000);
+    if (sqlite3_prepare_v2(j->db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        ok = !strcmp((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    if (ok && sqlite3_exec(j->db, schema, NULL, NULL, &err) == SQLITE_OK)
+        return 0;
+    sqlite3_free(err);
+    sqlite3_close(j->db);
+    j->db = NULL;
+    return -1;
+}
+
+static int open_db(ferry__journal *j, char **notice)
+{
+    char *path = ferry__strfmt("%s/journal.db", j->dir);
+    int rc = FERRY_OK;
+
+    if (!path)
+        return ferry__error(FERRY_ENOMEM, "out of memory");
+    if (try_open(j, path) < 0) {
+        /* Unreadable or corrupt: keep it for inspection, start afresh. */
+        char *aside = ferry__strfmt("%s.corrupt-%lld", path, (long long)now_ms());
+        const char *sfx[] = {"-wal", "-shm"};
+        if (aside && rename(path, aside) == 0) {
+            for (int i = 0; i < 2; i++) {
+                char *a = ferry__strfmt("%s%s", path, sfx[i]), *b = ferry__strfmt("%s%s", aside, sfx[i]);
+                if (a && b)
+                    rename(a, b);
+                free(a);
+                free(b);
+            }
+            *notice = ferry__strfmt("journal '%s' was unreadable; moved aside to '%s' and a new one "
+                                    "started",
+                                    path, aside);
+        }
+        if (try_open(j, path) < 0)
+            rc = ferry__error(FERRY_ERROR, "cannot open journal '%s'", path);
+        free(aside);
+    }
+    free(path);
+    return rc;
+}
+
+/* Our owner lock: held (flock) until the process ends, however it ends. */
+static int take_owner_lock(ferry__journal *j)
+{
+    char *dir = ferry__strfmt("%s/owners", j->dir);
+
+    if (!dir || ferry__mkdir_p(dir, 0700) < 0) {
+        free(dir);
+        return ferry__error(FERRY_EOS, "create '%s/owners': %s", j->dir, strerror(errno));
+    }
+    j->owner_path = ferry__strfmt("%s/%ld.lock", dir, (long)getpid());
+    free(dir);
+    if (!j->owner_path)
+        return FERRY_ENOMEM;
+    j->owner_fd = open(j->owner_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (j->owner_fd < 0 || flock(j->owner_fd, LOCK_EX | LOCK_NB) < 0)
+        return ferry__error_os(FERRY_EOS, errno, "lock '%s'", j->owner_path);
+    return FERRY_OK;
+}
+
+/* True when owner pid's lock is free (or gone): that process is dead. */
+static bool owner_dead(ferry__journal *j, long pid)
+{
+    char *path;
+    int fd;
+    bool dead = true;
+
+    if (pid == (long)getpid())
+        return false;
+    if (!(path = ferry__strfmt("%s/owners/%ld.lock", j->dir, pid)))
+        return false;
+    fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+        dead = flock(fd, LOCK_EX | LOCK_NB) == 0;
+        if (dead)
+            unlink(path);
+        close(fd);
+    }
+    free(path);
+    return dead;
+}
+
+static void recover(ferry__journal *j)
+{
+    sqlite3_stmt *st = NULL, *up = NULL;
+    char **ids = NULL;
+    size_t n = 0, cap = 0;
+
+    sqlite3_prepare_v2(j->db, "SELECT id, owner FROM jobs WHERE state IN ('running','queued')",
+                       -1, &st, NULL);
+    sqlite3_prepare_v2(j->db,
+                       "UPDATE jobs SET state='interrupted', finished_at=?2 WHERE id=?1 AND "
+                       "state IN ('running','queued')",
+                       -1, &up, NULL);
+    while (st && up && sqlite3_step(st) == SQLITE_ROW) {
+        const char *id = (const char *)sqlite3_column_text(st, 0);
+        if (!owner_dead(j, (long)sqlite3_column_int64(st, 1)))
+            continue;
+        sqlite3_bind_text(up, 1, id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(up, 2, now_ms());
+        sqlite3_step(up);
+        sqlite3_reset(up);
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            char **p = realloc(ids, ncap * sizeof(char *));
+            if (!p)
+                break;
+            ids = p;
+            cap = ncap;
+        }
+        if ((ids[n] = strdup(id)))
+            n++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_finalize(up);
+    j->interrupted = ids;
+    j->ninterrupted = n;
+}
+
+/* --- the writer thread --------------------------------------------------- */
+
+static void write_state(ferry__journal *j, const ferry_event *ev)
+{
+    static const char sql[] =
+        "UPDATE jobs SET state=?2, error=COALESCE(?3, error),"
+        " started_at=CASE WHEN ?2='running' THEN ?4 ELSE started_at END,"
+        " finished_at=CASE WHEN ?2 IN ('done','failed','cancelled') THEN ?4 ELSE finished_at END"
+        " WHERE id=?1";
+    sqlite3_stmt *st;
+
+    if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, ev->job_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ferry_job_state_name((ferry_job_state)ev->state), -1, SQLITE_STATIC);
+    if (ev->message)
+        sqlite3_bind_text(st, 3, ev->message, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, (int64_t)(ev->time_ns / FERRY_NS_PER_MS));
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+}
+
+static void write_counters(ferry__journal *j, const char *id)
+{
+    static const char sql[] =
+        "UPDATE jobs SET bytes_total=?2, bytes_done=?3, files_total=?4, files_done=?5,"
+        " files_skipped=?6, files_failed=?7, cancel_latency_us=?8 WHERE id=?1";
+    ferry_progress p;
+    sqlite3_stmt *st;
+
+    if (!j->progress || !j->progress(j->progress_arg, id, &p))
+        return;
+    if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (int64_t)p.bytes_total);
+    sqlite3_bind_int64(st, 3, (int64_t)p.bytes_done);
+    sqlite3_bind_int64(st, 4, (int64_t)p.files_total);
+    sqlite3_bind_int64(st, 5, (int64_t)p.files_done);
+    sqlite3_bind_int64(st, 6, (int64_t)p.files_skipped);
+    sqlite3_bind_int64(st, 7, (int64_t)p.files_failed);
+    if (p.cancel_latency_us >= 0)
+        sqlite3_bind_int64(st, 8, p.cancel_latency_us);
+    sqlite3_step(st);
+    sqlite3_finalize(st);
+}
+
+static void write_file(sqlite3_stmt *st, const ferry_event *ev)
+{
+    sqlite3_bind_text(st, 1, ev->job_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ev->path ? ev->path : "", -1, SQLITE_STATIC);
+    if (ev->dest)
+        sqlite3_bind_text(st, 3, ev->dest, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, ferry_file_result_name(ev->result), -1, SQLITE_STATIC);
+    if (ev->message)
+        sqlite3_bind_text(st, 5, ev->message, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, (int64_t)ev->bytes);
+    sqlite3_bind_int64(st, 7, (int64_t)(ev->time_ns / FERRY_NS_PER_MS));
+    sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* Writes a batch of events in one transaction, then frees them. */
+static void write_batch(ferry__journal *j, ferry_event **evs, size_t n)
+{
+    sqlite3_stmt *ins = NULL;
+
+    if (n == 0)
+        return;
+    pthread_mutex_lock(&j->lock);
+    sqlite3_exec(j->db, "BEGIN", NULL, NULL, NULL);
+    sqlite3_prepare_v2(j->db,
+                       "INSERT INTO files(job_id,path,dest,state,error,bytes,at)"
+                       " VALUES(?1,?2,?3,?4,?5,?6,?7)",
+                       -1, &ins, NULL);
+    for (size_t i = 0; i < n; i++) {
+        ferry_event *ev = evs[i];
+        if (ev->type == FERRY_EVENT_FILE && ins)
+            write_file(ins, ev);
+        else if (ev->type == FERRY_EVENT_STATE)
+            write_state(j, ev);
+        if (ev->type == FERRY_EVENT_STATE || ev->type == FERRY_EVENT_END)
+            write_counters(j, ev->job_id);
+        ferry_event_free(ev);
+    }
+    sqlite3_finalize(ins);
+    if (sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(j->db, "ROLLBACK", NULL, NULL, NULL);
+    pthread_mutex_unlock(&j->lock);
+}
+
+/* Takes what is queued (waiting up to JOURNAL_WAIT_MS for the first) and writes it. */
+static void drain(ferry__journal *j, ferry_event **buf, int wait_ms)
+{
+    size_t n = 0;
+    uint64_t deadline = ferry__now_ns() + JOURNAL_WAIT_MS * FERRY_NS_PER_MS;
+    ferry_event *ev;
+
+    while (n < JOURNAL_BATCH && ferry_sub_next(j->sub, &ev, wait_ms) == FERRY_OK) {
+        buf[n++] = ev;
+        uint64_t now = ferry__now_ns();
+        wait_ms = now < deadline ? (int)((deadline - now) / FERRY_NS_PER_MS) : 0;
+    }
+    write_batch(j, buf, n);
+}
+
+static void *writer_main(void *arg)
+{
+    ferry__journal *j = arg;
+    ferry_event **buf = malloc(JOURNAL_BATCH * sizeof(*buf));
+
+    if (!buf)
+        return NULL;
+    while (!atomic_load(&j->stop))
+        drain(j, buf, JOURNAL_WAIT_MS);
+    drain(j, buf, 0);
+    free(buf);
+    return NULL;
+}
+
+void ferry__journal_flush(ferry__journal *j)
+{
+    ferry_event **buf = malloc(JOURNAL_BATCH * sizeof(*buf));
+
+    if (buf)
+        drain(j, buf, 0);
+    free(buf);
+}
+
+int ferry__journal_open(ferry__journal **out, const char *dir, ferry_bus *bus,
+                        ferry__progress_fn progress, void *arg, char **notice)
+{
+    ferry__journal *j = calloc(1, sizeof(*j));
+    int rc, err;
+
+    *notice = NULL;
+    if (!j || !(j->dir = strdup(dir))) {
+        free(j);
+        return ferry__error(FERRY_ENOMEM, "out of memory");
+    }
+    pthread_mutex_init(&j->lock, NULL);
+    j->owner_fd = -1;
+    j->bus = bus;
+    j->progress = progress;
+    j->progress_arg = arg;
+    if ((err = ferry__mkdir_p(dir, 0700)) < 0) {
+        rc = ferry__error_os(FERRY_EOS, -err, "create state directory '%s'", dir);
+        goto fail;
+    }
+    if ((rc = open_db(j, notice)) || (rc = take_owner_lock(j)))
+        goto fail;
+    recover(j);
+    if ((rc = ferry_bus_subscribe(bus, &j->sub, NULL, NULL)))
+        goto fail;
+    if (pthread_create(&j->writer, NULL, writer_main, j) != 0) {
+        rc = ferry__error(FERRY_EOS, "cannot start the journal thread");
+        goto fail;
+    }
+    *out = j;
+    return FERRY_OK;
+fail:
+    if (j->sub)
+        ferry_bus_unsubscribe(bus, j->sub);
+    j->sub = NULL;
+    ferry__journal_close(j);
+    return rc;
+}
+
+void ferry__journal_close(ferry__journal *j)
+{
+    if (!j)
+        return;
+    if (j->sub) {
+        atomic_store(&j->stop, true);
+        pthread_join(j->writer, NULL);
+        ferry_bus_unsubscribe(j->bus, j->sub);
+    }
+    if (j->db)
+        sqlite3_close(j->db);
+    if (j->owner_fd >= 0) {
+        unlink(j->owner_path);
+        close(j->owner_fd);
+    }
+    for (size_t i = 0; i < j->ninterrupted; i++)
+        free(j->interrupted[i]);
+    free(j->interrupted);
+    free(j->owner_path);
+    free(j->dir);
+    pthread_mutex_destroy(&j->lock);
+    free(j);
+}
+
+char **ferry__journal_interrupted(ferry__journal *j, size_t *n)
+{
+    *n = j->ninterrupted;
+    return j->interrupted;
+}
+
+/* --- synchronous calls --------------------------------------------------- */
+
+int ferry__journal_add(ferry__journal *j, const char *id, const char *tag, const char *spec_json,
+                       ferry_job_state state)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = FERRY_OK;
+
+    pthread_mutex_lock(&j->lock);
+    if (sqlite3_prepare_v2(j->db,
+                           "INSERT INTO jobs(id,state,tag,spec,owner,created_at)"
+                           " VALUES(?1,?2,?3,?4,?5,?6)",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(j, "add job");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ferry_job_state_name(state), -1, SQLITE_STATIC);
+    if (tag)
+        sqlite3_bind_text(st, 3, tag, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, spec_json, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, (int64_t)getpid());
+    sqlite3_bind_int64(st, 6, now_ms());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_error(j, "add job");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+int ferry__journal_set_state(ferry__journal *j, const char *id, ferry_job_state state)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = FERRY_OK;
+
+    pthread_mutex_lock(&j->lock);
+    if (sqlite3_prepare_v2(j->db,
+                           "UPDATE jobs SET state=?2, owner=?3, finished_at=NULL, error=NULL,"
+                           " cancel_latency_us=NULL WHERE id=?1",
+                           -1, &st, NULL) != SQLITE_OK) {
+        rc = db_error(j, "update job");
+        goto out;
+    }
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, ferry_job_state_name(state), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, (int64_t)getpid());
+    if (sqlite3_step(st) != SQLITE_DONE)
+        rc = db_error(j, "update job");
+out:
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+static ferry_job_state state_of_name(const char *s)
+{
+    for (int i = FERRY_JOB_QUEUED; i <= FERRY_JOB_INTERRUPTED; i++)
+        if (s && !strcmp(s, ferry_job_state_name((ferry_job_state)i)))
+            return (ferry_job_state)i;
+    return FERRY_JOB_INTERRUPTED;
+}
+
+int ferry__journal_spec(ferry__journal *j, const char *id, char **out, ferry_job_state *state)
+{
+    sqlite3_stmt *st = NULL;
+    int rc;
+
+    pthread_mutex_lock(&j->lock);
+    sqlite3_prepare_v2(j->db, "SELECT spec, state FROM jobs WHERE id=?1", -1, &st, NULL);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (st && sqlite3_step(st) == SQLITE_ROW) {
+        *out = strdup((const char *)sqlite3_column_text(st, 0));
+        *state = state_of_name((const char *)sqlite3_column_text(st, 1));
+        rc = *out ? FERRY_OK : FERRY_ENOMEM;
+    } else {
+        rc = ferry__error(FERRY_ENOTFOUND, "no job '%s'", id);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? strdup((const char *)t) : NULL;
+}
+
+/* Fills info from a jobs row (columns in the order of list_sql). */
+static void info_of_row(ferry_job_info *in, sqlite3_stmt *st)
+{
+    json_t *spec, *srcs;
+
+    memset(in, 0, sizeof(*in));
+    snprintf(in->id, sizeof(in->id), "%s", (const char *)sqlite3_column_text(st, 0));
+    in->state = state_of_name((const char *)sqlite3_column_text(st, 1));
+    in->tag = col_dup(st, 2);
+    spec = json_loads((const char *)sqlite3_column_text(st, 3), 0, NULL);
+    srcs = json_object_get(spec, "sources");
+    in->dest = json_string_value(json_object_get(spec, "dest"))
+                   ? strdup(json_string_value(json_object_get(spec, "dest")))
+                   : NULL;
+    if (json_is_array(srcs) && (in->sources = calloc(json_array_size(srcs) + 1, sizeof(char *)))) {
+        for (size_t k = 0; k < json_array_size(srcs); k++)
+            if ((in->sources[in->nsources] = strdup(json_string_value(json_array_get(srcs, k)) ?: "")))
+                in->nsources++;
+    }
+    json_decref(spec);
+    in->created_at = sqlite3_column_int64(st, 4);
+    in->started_at = sqlite3_column_int64(st, 5);
+    in->finished_at = sqlite3_column_int64(st, 6);
+    in->bytes_total = (uint64_t)sqlite3_column_int64(st, 7);
+    in->bytes_done = (uint64_t)sqlite3_column_int64(st, 8);
+    in->files_total = (uint64_t)sqlite3_column_int64(st, 9);
+    in->files_done = (uint64_t)sqlite3_column_int64(st, 10);
+    in->files_skipped = (uint64_t)sqlite3_column_int64(st, 11);
+    in->files_failed = (uint64_t)sqlite3_column_int64(st, 12);
+    in->error = col_dup(st, 13);
+    in->cancel_latency_us =
+        sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 14);
+}
+
+int ferry__journal_list(ferry__journal *j, const char *state, const char *tag,
+                        ferry_job_info **out, size_t *n)
+{
+    static const char list_sql[] =
+        "SELECT id,state,tag,spec,created_at,started_at,finished_at,bytes_total,bytes_done,"
+        "files_total,files_done,files_skipped,files_failed,error,cancel_latency_us FROM jobs"
+        " WHERE (?1 IS NULL OR state=?1) AND (?2 IS NULL OR tag=?2)"
+        " ORDER BY created_at DESC, rowid DESC";
+    sqlite3_stmt *st = NULL;
+    ferry_job_info *v = NULL;
+    size_t cap = 0;
+
+    *n = 0;
+    pthread_mutex_lock(&j->lock);
+    if (sqlite3_prepare_v2(j->db, list_sql, -1, &st, NULL) != SQLITE_OK) {
+        int rc = db_error(j, "list jobs");
+        pthread_mutex_unlock(&j->lock);
+        return rc;
+    }
+    if (state)
+        sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
+    if (tag)
+        sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            ferry_job_info *p = realloc(v, ncap * sizeof(*v));
+            if (!p)
+                break;
+            v = p;
+            cap = ncap;
+        }
+        info_of_row(&v[(*n)++], st);
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&j->lock);
+    *out = v;
+    return FERRY_OK;
+}
+
+int ferry__journal_files(ferry__journal *j, const char *id, const char *result,
+                         ferry_file_info **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    ferry_file_info *v = NULL;
+    size_t cap = 0;
+
+    *n = 0;
+    pthread_mutex_lock(&j->lock);
+    sqlite3_prepare_v2(j->db,
+                       "SELECT path,dest,state,error,bytes FROM files WHERE job_id=?1"
+                       " AND (?2 IS NULL OR state=?2) ORDER BY rowid",
+                       -1, &st, NULL);
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (result)
+        sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            ferry_file_info *p = realloc(v, ncap * sizeof(*v));
+            if (!p)
+                break;
+            v = p;
+            cap = ncap;
+        }
+        ferry_file_info *f = &v[(*n)++];
+        const char *r = (const char *)sqlite3_column_text(st, 2);
+        f->path = col_dup(st, 0);
+        f->dest = col_dup(st, 1);
+        f->error = col_dup(st, 3);
+        f->bytes = (uint64_t)sqlite3_column_int64(st, 4);
+        f->result = !strcmp(r, "done") ? FERRY_FILE_DONE
+                    : !strcmp(r, "skipped") ? FERRY_FILE_SKIPPED
+                                            : FERRY_FILE_FAILED;
+    }
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&j->lock);
+    *out = v;
+    return FERRY_OK;
+}
+
+int ferry__journal_prune(ferry__journal *j, int64_t older_than_s, unsigned *removed)
+{
+    int64_t cut = now_ms() - older_than_s * 1000;
+    static const char ended[] = "state IN ('done','failed','cancelled','interrupted')"
+                                " AND COALESCE(finished_at, created_at) < ?1";
+    sqlite3_stmt *st = NULL;
+    char *sql;
+    int rc = FERRY_OK;
+
+    pthread_mutex_lock(&j->lock);
+    sqlite3_exec(j->db, "BEGIN", NULL, NULL, NULL);
+    sql = ferry__strfmt("DELETE FROM files WHERE job_id IN (SELECT id FROM jobs WHERE %s)", ended);
+    if (sql && sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, cut);
+        sqlite3_step(st);
+    }
+    sqlite3_finalize(st);
+    free(sql);
+    sql = ferry__strfmt("DELETE FROM jobs WHERE %s", ended);
+    st = NULL;
+    if (sql && sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, cut);
+        if (sqlite3_step(st) == SQLITE_DONE)
+            *removed = (unsigned)sqlite3_changes(j->db);
+        else
+            rc = db_error(j, "prune");
+    }
+    sqlite3_finalize(st);
+    free(sql);
+    sqlite3_exec(j->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+    pthread_mutex_unlock(&j->lock);
+    return rc;
+}
