@@ -23,7 +23,8 @@ enum {
     FERRY_ENOSPACE = -9,    /* destination full (ENOSPC, EDQUOT): job stops */
     FERRY_EUNSUPPORTED = -10, /* not supported by this filesystem or kernel */
     FERRY_ETIMEOUT = -11,   /* a wait ran out of time */
-    FERRY_EENDED = -12      /* the job already ended (done or failed) */
+    FERRY_EENDED = -12,     /* the job already ended (done or failed) */
+    FERRY_EOUTSIDE = -13    /* the path leads outside the allowed roots */
 };
 
 /* The message of the last error on this thread; never NULL. */

@@ -33,6 +33,7 @@
 
 struct ferry__journal {
     pthread_mutex_t lock; /* guards db and every statement */
+    pthread_mutex_t drain_lock; /* one drainer at a time, so batches land in order */
     sqlite3 *db;
     char *dir;
     int owner_fd;         /* flock held on owners/<pid>.lock for our life */
@@ -306,12 +307,14 @@ static void drain(ferry__journal *j, ferry_event **buf, int wait_ms)
     uint64_t deadline = ferry__now_ns() + JOURNAL_WAIT_MS * FERRY_NS_PER_MS;
     ferry_event *ev;
 
+    pthread_mutex_lock(&j->drain_lock);
     while (n < JOURNAL_BATCH && ferry_sub_next(j->sub, &ev, wait_ms) == FERRY_OK) {
         buf[n++] = ev;
         uint64_t now = ferry__now_ns();
         wait_ms = now < deadline ? (int)((deadline - now) / FERRY_NS_PER_MS) : 0;
     }
     write_batch(j, buf, n);
+    pthread_mutex_unlock(&j->drain_lock);
 }
 
 static void *writer_main(void *arg)
@@ -349,6 +352,7 @@ int ferry__journal_open(ferry__journal **out, const char *dir, ferry_bus *bus,
         return ferry__error(FERRY_ENOMEM, "out of memory");
     }
     pthread_mutex_init(&j->lock, NULL);
+    pthread_mutex_init(&j->drain_lock, NULL);
     j->owner_fd = -1;
     j->bus = bus;
     j->progress = progress;
@@ -397,6 +401,7 @@ void ferry__journal_close(ferry__journal *j)
     free(j->owner_path);
     free(j->dir);
     pthread_mutex_destroy(&j->lock);
+    pthread_mutex_destroy(&j->drain_lock);
     free(j);
 }
 
@@ -529,13 +534,13 @@ static void info_of_row(ferry_job_info *in, sqlite3_stmt *st)
         sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 14);
 }
 
-int ferry__journal_list(ferry__journal *j, const char *state, const char *tag,
+int ferry__journal_list(ferry__journal *j, const char *id, const char *state, const char *tag,
                         ferry_job_info **out, size_t *n)
 {
     static const char list_sql[] =
         "SELECT id,state,tag,spec,created_at,started_at,finished_at,bytes_total,bytes_done,"
         "files_total,files_done,files_skipped,files_failed,error,cancel_latency_us FROM jobs"
-        " WHERE (?1 IS NULL OR state=?1) AND (?2 IS NULL OR tag=?2)"
+        " WHERE (?1 IS NULL OR state=?1) AND (?2 IS NULL OR tag=?2) AND (?3 IS NULL OR id=?3)"
         " ORDER BY created_at DESC, rowid DESC";
     sqlite3_stmt *st = NULL;
     ferry_job_info *v = NULL;
@@ -552,6 +557,8 @@ int ferry__journal_list(ferry__journal *j, const char *state, const char *tag,
         sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
     if (tag)
         sqlite3_bind_text(st, 2, tag, -1, SQLITE_STATIC);
+    if (id)
+        sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
         if (*n == cap) {
             size_t ncap = cap ? cap * 2 : 16;

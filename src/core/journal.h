@@ -47,7 +47,8 @@ int ferry__journal_set_state(ferry__journal *j, const char *id, ferry_job_state 
 /* Reads a job's spec JSON; *out owned by the caller. */
 int ferry__journal_spec(ferry__journal *j, const char *id, char **out, ferry_job_state *state);
 
-int ferry__journal_list(ferry__journal *j, const char *state, const char *tag,
+/* Jobs newest first; each filter NULL for any. */
+int ferry__journal_list(ferry__journal *j, const char *id, const char *state, const char *tag,
                         ferry_job_info **out, size_t *n);
 int ferry__journal_files(ferry__journal *j, const char *id, const char *result,
                          ferry_file_info **out, size_t *n);

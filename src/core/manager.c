@@ -326,7 +326,7 @@ int ferry_manager_cancel(ferry_manager *m, const char *id)
     if (!m->journal)
         return ferry__error(FERRY_ENOTFOUND, "no job '%s'", id);
     /* Not live here: the journal tells whether it ever existed and how it ended. */
-    rc = ferry__journal_list(m->journal, NULL, NULL, &infos, &n);
+    rc = ferry__journal_list(m->journal, id, NULL, NULL, &infos, &n);
     for (size_t i = 0; rc == FERRY_OK && i < n; i++) {
         if (strcmp(infos[i].id, id))
             continue;
@@ -472,15 +472,14 @@ static void info_of_job(ferry_job_info *in, ferry_job *job)
     in->error = e ? strdup(e) : NULL;
 }
 
-int ferry_manager_list(ferry_manager *m, const char *state, const char *tag,
-                       ferry_job_info **out, size_t *n)
+static int list(ferry_manager *m, const char *id, const char *state, const char *tag,
+                ferry_job_info **out, size_t *n)
 {
     int rc;
 
     if (m->journal) {
         /* The journal has every job; live ones get their counters from memory. */
-        ferry__journal_flush(m->journal);
-        if ((rc = ferry__journal_list(m->journal, state, tag, out, n)))
+        if ((rc = ferry__journal_list(m->journal, id, state, tag, out, n)))
             return rc;
         for (size_t i = 0; i < *n; i++) {
             pthread_mutex_lock(&m->lock);
@@ -503,6 +502,8 @@ int ferry_manager_list(ferry_manager *m, const char *state, const char *tag,
     *n = 0;
     pthread_mutex_lock(&m->lock);
     for (mjob *j = m->jobs; j; j = j->next) {
+        if (id && strcmp(id, ferry_job_id(j->job)))
+            continue;
         if (state && strcmp(state, ferry_job_state_name(ferry_job_get_state(j->job))))
             continue;
         if (tag && (!j->job->spec.tag || strcmp(tag, j->job->spec.tag)))
@@ -519,6 +520,31 @@ int ferry_manager_list(ferry_manager *m, const char *state, const char *tag,
     }
     pthread_mutex_unlock(&m->lock);
     return FERRY_OK;
+}
+
+int ferry_manager_list(ferry_manager *m, const char *state, const char *tag,
+                       ferry_job_info **out, size_t *n)
+{
+    return list(m, NULL, state, tag, out, n);
+}
+
+int ferry_manager_get(ferry_manager *m, const char *id, ferry_job_info *out)
+{
+    ferry_job_info *v = NULL;
+    size_t n = 0;
+    int rc = list(m, id, NULL, NULL, &v, &n);
+
+    if (rc == FERRY_OK && n == 0)
+        rc = ferry__error(FERRY_ENOTFOUND, "no job '%s'", id);
+    if (rc == FERRY_OK) {
+        *out = v[0];
+        for (size_t i = 1; i < n; i++)
+            ferry_job_info_free(&v[i], 0);
+        free(v);
+        return FERRY_OK;
+    }
+    ferry_job_info_free(v, n);
+    return rc;
 }
 
 /* Frees the strings of infos[0..n) and then the array; n == 0 frees one item's strings only. */
@@ -548,7 +574,7 @@ int ferry_manager_files(ferry_manager *m, const char *id, const char *result,
         *n = 0;
         return ferry__error(FERRY_EINVAL, "per-file results need the journal");
     }
-    ferry__journal_flush(m->journal);
+    /* Results reach the journal within ~100 ms (its group commit). */
     return ferry__journal_files(m->journal, id, result, out, n);
 }
 

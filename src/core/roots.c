@@ -1,0 +1,163 @@
+/*
+ * core/roots.c: path confinement with openat2(RESOLVE_BENEATH); see roots.h.
+ *
+ * The check is done by the kernel, not by string matching: the path is made
+ * relative to a root whose name prefixes it, then opened (O_PATH) from the
+ * root's descriptor with RESOLVE_BENEATH, which fails with EXDEV when any
+ * step, "..", or symlink target would leave the root.
+ */
+#define _GNU_SOURCE
+#include "ferry/roots.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "util/error.h"
+#include "util/str.h"
+
+typedef struct {
+    char *path; /* canonical (realpath), no trailing slash except "/" */
+    int fd;
+} root;
+
+struct ferry_roots {
+    root *v;
+    size_t n;
+};
+
+int ferry_roots_new(ferry_roots **out, const char *const *dirs, size_t n)
+{
+    ferry_roots *r = calloc(1, sizeof(*r));
+
+    if (!r || !(r->v = calloc(n ? n : 1, sizeof(root)))) {
+        free(r);
+        return ferry__error(FERRY_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *canon = realpath(dirs[i], NULL);
+        int fd = canon ? open(canon, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (fd < 0) {
+            int err = errno;
+            free(canon);
+            ferry_roots_free(r);
+            return ferry__error_os(FERRY_EINVAL, err, "root '%s'", dirs[i]);
+        }
+        r->v[r->n].path = canon;
+        r->v[r->n].fd = fd;
+        r->n++;
+    }
+    *out = r;
+    return FERRY_OK;
+}
+
+void ferry_roots_free(ferry_roots *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++) {
+        free(r->v[i].path);
+        close(r->v[i].fd);
+    }
+    free(r->v);
+    free(r);
+}
+
+size_t ferry_roots_count(const ferry_roots *r)
+{
+    return r->n;
+}
+
+const char *ferry_roots_path(const ferry_roots *r, size_t i)
+{
+    return i < r->n ? r->v[i].path : NULL;
+}
+
+/* openat2 beneath dirfd: 0, or -errno (EXDEV: it would leave the root). */
+static int open_beneath(int dirfd, const char *rel)
+{
+    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH};
+    int fd = (int)syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof(how));
+
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    return 0;
+}
+
+/* The part of path after root, or NULL when root is not a prefix of it. */
+static const char *relative_to(const char *rootp, const char *path)
+{
+    size_t n = strlen(rootp);
+
+    if (!strcmp(rootp, "/"))
+        return path + 1;
+    if (strncmp(path, rootp, n) != 0 || (path[n] != '/' && path[n] != '\0'))
+        return NULL;
+    return path[n] == '/' ? path + n + 1 : path + n;
+}
+
+static bool has_dotdot(const char *p)
+{
+    for (const char *s = p; (s = strstr(s, "..")); s += 2) {
+        bool start = s == p || s[-1] == '/', end = s[2] == '\0' || s[2] == '/';
+        if (start && end)
+            return true;
+    }
+    return false;
+}
+
+/* Checks rel beneath one root; a missing tail is checked through its ancestor. */
+static int check_in(const root *rt, const char *rel, bool may_be_missing)
+{
+    char *copy;
+    int rc = open_beneath(rt->fd, rel);
+
+    if (rc == 0)
+        return FERRY_OK;
+    if (rc == -EXDEV || rc == -ELOOP)
+        return FERRY_EOUTSIDE;
+    if (rc != -ENOENT || !may_be_missing)
+        return rc == -ENOENT ? FERRY_ENOTFOUND : FERRY_EOUTSIDE;
+    if (has_dotdot(rel) || !(copy = strdup(rel)))
+        return FERRY_EOUTSIDE;
+    /* Walk up until something exists; it must be beneath the root too. */
+    for (;;) {
+        char *slash = strrchr(copy, '/');
+        if (!slash) {
+            rc = open_beneath(rt->fd, "");
+            break;
+        }
+        *slash = '\0';
+        rc = open_beneath(rt->fd, copy);
+        if (rc != -ENOENT)
+            break;
+    }
+    free(copy);
+    return rc == 0 ? FERRY_OK : FERRY_EOUTSIDE;
+}
+
+int ferry_roots_check(const ferry_roots *r, const char *path, bool may_be_missing)
+{
+    int best = FERRY_EOUTSIDE;
+
+    if (!path || path[0] != '/')
+        return ferry__error(FERRY_EINVAL, "'%s' is not an absolute path", path ? path : "");
+    for (size_t i = 0; i < r->n; i++) {
+        const char *rel = relative_to(r->v[i].path, path);
+        if (!rel)
+            continue;
+        int rc = check_in(&r->v[i], rel, may_be_missing);
+        if (rc == FERRY_OK)
+            return FERRY_OK;
+        if (rc == FERRY_ENOTFOUND)
+            best = rc;
+    }
+    if (best == FERRY_ENOTFOUND)
+        return ferry__error(FERRY_ENOTFOUND, "'%s' does not exist", path);
+    return ferry__error(FERRY_EOUTSIDE, "'%s' is outside the allowed roots", path);
+}
