@@ -47,9 +47,11 @@ int ferry_bus_new(ferry_bus **out);
 void ferry_bus_free(ferry_bus *bus);
 
 /*
- * Adds a subscriber. notify, if set, is called (on the publishing thread,
- * outside every lock) when an event lands in the subscriber's empty queue:
- * one call per batch, for a coalesced wakeup such as lws_cancel_service().
+ * Adds a subscriber. notify, if set, is called on the publishing thread when
+ * an event lands in the subscriber's empty queue: one call per batch, for a
+ * coalesced wakeup such as lws_cancel_service(). It runs under the bus's
+ * lock, so it must be quick and must not call back into the bus; no notify
+ * runs after ferry_bus_unsubscribe() has returned.
  */
 int ferry_bus_subscribe(ferry_bus *bus, ferry_sub **out, void (*notify)(void *), void *arg);
 

@@ -63,6 +63,8 @@ typedef struct {
     int64_t eta_s;           /* -1 when unknown */
     uint64_t elapsed_ns;
     int64_t cancel_latency_us; /* cancel request -> last worker stopped; -1 if n/a */
+    int64_t started_at_ms;   /* Unix ms when it started running, 0 if not yet */
+    int64_t ended_at_ms;     /* Unix ms when it reached done, failed or cancelled, or 0 */
     bool planned;            /* the walk finished; totals are final */
     char current_file[PATH_MAX]; /* the file most recently started, or "" */
 } ferry_progress;

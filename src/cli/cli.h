@@ -22,6 +22,8 @@ void cmd_jobs_help(FILE *out);
 int cmd_resume(int argc, char **argv);
 void cmd_resume_help(FILE *out);
 int cmd_prune(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+void cmd_serve_help(FILE *out);
 void cmd_prune_help(FILE *out);
 
 /* Prints "ferry CMD: msg" and the hint to read the help; returns EXIT_USAGE. */

@@ -13,6 +13,7 @@ static const cli_command commands[] = {
     {"jobs", "list the jobs of the journal", cmd_jobs, cmd_jobs_help},
     {"resume", "run an interrupted or cancelled job again", cmd_resume, cmd_resume_help},
     {"prune", "forget old ended jobs", cmd_prune, cmd_prune_help},
+    {"serve", "run the daemon: web UI, JSON API and live events", cmd_serve, cmd_serve_help},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -3,8 +3,11 @@
  *
  * Locks: bus->lock guards the subscriber list; each sub->lock guards its own
  * queue. Order: bus->lock, then sub->lock. Publishing copies the event once
- * per subscriber under those locks and calls notify after dropping them, so
- * a subscriber's callback can never deadlock a worker.
+ * per subscriber under those locks; notify runs after the subscriber's lock
+ * is dropped but under bus->lock, so that once ferry_bus_unsubscribe() has
+ * returned no notify of that subscriber is still running. A notify must
+ * therefore be quick and take no lock of ours (lws_cancel_service is one
+ * write to an event fd).
  */
 #include "ferry/events.h"
 
@@ -136,17 +139,8 @@ static ferry_event *event_copy(const ferry_event *src)
     return ev;
 }
 
-/* Subscribers to notify after the bus lock is dropped; the rest are rare. */
-#define NOTIFY_MAX 64
-
 void ferry__bus_publish(ferry_bus *bus, const ferry_event *tmpl)
 {
-    struct {
-        void (*fn)(void *);
-        void *arg;
-    } wake[NOTIFY_MAX];
-    size_t nwake = 0;
-
     if (!bus)
         return;
     pthread_mutex_lock(&bus->lock);
@@ -163,15 +157,10 @@ void ferry__bus_publish(ferry_bus *bus, const ferry_event *tmpl)
         sub->tail = ev;
         pthread_cond_signal(&sub->ready);
         pthread_mutex_unlock(&sub->lock);
-        if (was_empty && sub->notify && nwake < NOTIFY_MAX) {
-            wake[nwake].fn = sub->notify;
-            wake[nwake].arg = sub->arg;
-            nwake++;
-        }
+        if (was_empty && sub->notify)
+            sub->notify(sub->arg); /* one wake per batch: only into an empty queue */
     }
     pthread_mutex_unlock(&bus->lock);
-    for (size_t i = 0; i < nwake; i++)
-        wake[i].fn(wake[i].arg);
 }
 
 int ferry_sub_next(ferry_sub *sub, ferry_event **out, int timeout_ms)

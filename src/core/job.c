@@ -174,8 +174,17 @@ int ferry__job_new_restored(ferry_job **out, const ferry_job_spec *spec, ferry_b
 
 /* --- events and results ------------------------------------------------ */
 
+static int64_t wall_ms(void)
+{
+    return (int64_t)(ferry__wall_ns() / FERRY_NS_PER_MS);
+}
+
 static void publish_state(ferry_job *job, int state, const char *msg)
 {
+    if (state == FERRY_JOB_RUNNING)
+        atomic_store(&job->started_at_ms, wall_ms());
+    else if (state != FERRY_JOB_QUEUED)
+        atomic_store(&job->ended_at_ms, wall_ms());
     ferry_event ev = {.type = FERRY_EVENT_STATE, .job_id = job->id, .state = state};
 
     ev.message = (char *)msg;
@@ -587,6 +596,8 @@ void ferry_job_progress(ferry_job *job, ferry_progress *out)
     out->files_failed = atomic_load(&job->files_failed);
     out->elapsed_ns = start ? (end ? end : now) - start : 0;
     out->cancel_latency_us = atomic_load(&job->cancel_latency_us);
+    out->started_at_ms = atomic_load(&job->started_at_ms);
+    out->ended_at_ms = atomic_load(&job->ended_at_ms);
     out->rate_bps = (start && !end) ? sample_rate(job, now, out->bytes_done) : 0;
     if (out->rate_bps == 0 && out->elapsed_ns > 0)
         out->rate_bps = (uint64_t)((double)atomic_load(&job->bytes_moved) * 1e9 /

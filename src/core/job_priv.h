@@ -65,6 +65,7 @@ struct ferry_job {
     _Atomic uint64_t stop_ns;       /* latest worker stop after a cancel */
     _Atomic uint64_t start_ns, end_ns;
     _Atomic int64_t cancel_latency_us;
+    _Atomic int64_t started_at_ms, ended_at_ms; /* wall clock, for people */
 
     pthread_t runner;
     bool runner_started;            /* set by ferry_job_start, read by free */

@@ -1,0 +1,118 @@
+/*
+ * daemon/daemon.h: `ferry serve`, the HTTP/JSON API and WebSocket events.
+ *
+ * Threads: one libwebsockets service thread owns every socket and every
+ * field below that is not marked otherwise. Copy work runs on libferry's
+ * worker threads, which publish events on the manager's bus; the bus's
+ * notify hook calls lws_cancel_service(), the only lws call made off the
+ * service thread, and the service thread drains the events in
+ * LWS_CALLBACK_EVENT_WAIT_CANCELLED. The daemon never touches files itself.
+ */
+#ifndef FERRY_DAEMON_H
+#define FERRY_DAEMON_H
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ferry/manager.h"
+#include "ferry/roots.h"
+
+#define MAX_BODY (1u << 20)        /* POST bodies: 413 above */
+#define MAX_WS_MESSAGE (64u << 10) /* client messages: closed above */
+#define MAX_WS_CLIENTS 1024        /* 503 above */
+#define WS_QUEUE_MAX_BYTES (8u << 20) /* a client this far behind is dropped */
+#define TICK_MS 100                /* progress pushes: at most 10 per second per job */
+
+/* A message waiting for one WebSocket client. */
+typedef struct ws_msg {
+    unsigned char *buf; /* LWS_PRE bytes of headroom, then the JSON */
+    size_t len;
+    char job_id[16];    /* for progress messages: coalesced per job */
+    bool progress;
+    struct ws_msg *next;
+} ws_msg;
+
+typedef struct ws_client {
+    struct lws *wsi;
+    bool files;          /* wants per-file events */
+    ws_msg *head, *tail;
+    size_t queued_bytes;
+    bool dropped;        /* too far behind: closed at its next writeable */
+    char *rx;            /* a message being reassembled */
+    size_t rx_len;
+    struct ws_client *next;
+} ws_client;
+
+/* A running job whose progress is pushed; static fields fetched once. */
+typedef struct live_job {
+    char id[16];
+    uint64_t last_bytes;
+    uint64_t last_push_ns;
+    struct live_job *next;
+} live_job;
+
+typedef struct server {
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    ferry_manager *m;
+    ferry_roots *roots;
+    ferry_sub *sub;
+    char token[65];
+    char listen_addr[64];
+    int port;
+    char **allow_hosts;
+    size_t nallow;
+    ws_client *clients;
+    unsigned nclients;
+    live_job *live;
+    lws_sorted_usec_list_t tick;
+    atomic_bool stop;    /* set by the signal thread */
+    bool on_exit_wait;
+    /* metrics, service thread */
+    uint64_t http_requests;
+} server;
+
+/* Per connection, allocated by lws (per_session_data_size). */
+typedef struct session {
+    int method;          /* LWSHUMETH_* */
+    char *path;          /* the URI path, decoded */
+    char *query;         /* the raw query string, or NULL */
+    char *body;
+    size_t body_len;
+    bool body_too_large;
+    unsigned char *resp; /* LWS_PRE headroom + body */
+    size_t resp_len, resp_off;
+    ws_client *client;   /* for WebSocket connections */
+} session;
+
+/* http.c */
+int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, session *s,
+                  void *in, size_t len);
+/* Checks Host, Origin and (unless public) the token; fills why on refusal.
+ * Returns 0 or the HTTP status to answer. */
+int http_gate(server *srv, struct lws *wsi, bool need_token, const char **why);
+/* Reads a query parameter into a new string, or NULL. */
+char *http_query_param(const char *query, const char *name);
+
+/* api.c: dispatches an API request; fills status and a new JSON body. */
+void api_dispatch(server *srv, session *s, int *status, char **body, const char **ctype);
+/* The job object of the API (docs/api.md), or NULL when unknown. */
+json_t *api_job_json(server *srv, const char *id);
+json_t *api_error(const char *code, const char *message);
+
+/* ws.c */
+int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, session *s,
+                void *in, size_t len);
+/* Drains the bus into client queues and asks for writeable callbacks. */
+void ws_drain_events(server *srv);
+/* The 100 ms tick: pushes progress of running jobs. */
+void ws_tick(lws_sorted_usec_list_t *sul);
+void ws_broadcast_job(server *srv, const char *id, bool progress);
+
+/* web.c: the embedded UI */
+const unsigned char *web_asset(const char *path, size_t *len, const char **ctype);
+
+#endif

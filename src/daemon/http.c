@@ -1,0 +1,323 @@
+/*
+ * daemon/http.c: HTTP requests on the service thread: gates, body
+ * collection (capped), dispatch to api.c or the embedded UI, and writing
+ * the response as the socket becomes writeable.
+ *
+ * Gates, in this order, for every request: the Host header must name this
+ * server (DNS rebinding), an Origin header must be this server's own origin
+ * (no CORS), and every /api/ request but /api/health needs the bearer
+ * token, compared in constant time.
+ */
+#define _GNU_SOURCE
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "daemon.h"
+
+#define RESP_CHUNK 16384
+
+static bool host_allowed(server *srv, const char *host)
+{
+    char want[128];
+    const char *fixed[] = {"127.0.0.1", "localhost", "[::1]", srv->listen_addr};
+
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+        snprintf(want, sizeof(want), "%s:%d", fixed[i], srv->port);
+        if (!strcasecmp(host, want))
+            return true;
+    }
+    for (size_t i = 0; i < srv->nallow; i++) {
+        snprintf(want, sizeof(want), "%s:%d", srv->allow_hosts[i], srv->port);
+        if (!strcasecmp(host, srv->allow_hosts[i]) || !strcasecmp(host, want))
+            return true;
+    }
+    return false;
+}
+
+static bool token_ok(server *srv, const char *given)
+{
+    size_t n = strlen(srv->token);
+
+    /* Same length first (the length of our token is no secret), then constant time. */
+    return given && strlen(given) == n && CRYPTO_memcmp(given, srv->token, n) == 0;
+}
+
+/* Copies a header into buf ("" when absent); false when absent. */
+static bool header(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
+{
+    buf[0] = '\0';
+    if (lws_hdr_total_length(wsi, h) <= 0)
+        return false;
+    return lws_hdr_copy(wsi, buf, (int)len, h) >= 0;
+}
+
+int http_gate(server *srv, struct lws *wsi, bool need_token, const char **why)
+{
+    char host[256], origin[300], want[300], auth[256];
+
+    if (!header(wsi, WSI_TOKEN_HOST, host, sizeof(host)) || !host_allowed(srv, host)) {
+        *why = "the Host header does not name this server";
+        return 403;
+    }
+    if (header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin))) {
+        snprintf(want, sizeof(want), "http://%s", host);
+        if (strcasecmp(origin, want)) {
+            *why = "requests from other origins are refused";
+            return 403;
+        }
+    }
+    if (!need_token)
+        return 0;
+    if (header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof(auth)) &&
+        !strncasecmp(auth, "Bearer ", 7) && token_ok(srv, auth + 7))
+        return 0;
+    /* Browsers cannot set headers on a WebSocket: ?token= is accepted there. */
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) > 0) {
+        char arg[256];
+        for (int i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof(arg), WSI_TOKEN_HTTP_URI_ARGS, i) > 0;
+             i++)
+            if (!strncmp(arg, "token=", 6) && token_ok(srv, arg + 6))
+                return 0;
+    }
+    *why = "missing or wrong token: use the link that ferry serve printed";
+    return 401;
+}
+
+char *http_query_param(const char *query, const char *name)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = query; p && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > n && !strncmp(p, name, n) && p[n] == '=')
+            return strndup(p + n + 1, len - n - 1);
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+/* The query string rebuilt from lws's decoded fragments: "a=1&b=2". */
+static char *read_query(struct lws *wsi)
+{
+    char frag[1024];
+    size_t cap = 0, len = 0;
+    char *q = NULL;
+
+    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) > 0;
+         i++) {
+        size_t fl = strlen(frag);
+        if (len + fl + 2 > cap) {
+            size_t ncap = (len + fl + 2) * 2;
+            char *p = realloc(q, ncap);
+            if (!p)
+                break;
+            q = p;
+            cap = ncap;
+        }
+        if (len)
+            q[len++] = '&';
+        memcpy(q + len, frag, fl + 1);
+        len += fl;
+    }
+    return q;
+}
+
+static void session_clear(session *s)
+{
+    free(s->path);
+    free(s->query);
+    free(s->body);
+    free(s->resp);
+    s->path = s->query = s->body = NULL;
+    s->resp = NULL;
+    s->body_len = s->resp_len = s->resp_off = 0;
+    s->body_too_large = false;
+}
+
+/* Sends the status line and headers now and the body as the socket allows. */
+static int respond(struct lws *wsi, session *s, int status, const char *ctype, const char *body,
+                   size_t len)
+{
+    unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
+                                        *end = hdr + sizeof(hdr) - 1;
+
+    free(s->resp);
+    s->resp = malloc(len ? len : 1);
+    if (!s->resp)
+        return -1;
+    memcpy(s->resp, body, len);
+    s->resp_len = len;
+    s->resp_off = 0;
+    if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, len, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
+                                     (const unsigned char *)"no-store", 8, &p, end) ||
+        lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int respond_json(struct lws *wsi, session *s, int status, json_t *j)
+{
+    char *text = json_dumps(j, JSON_COMPACT);
+    int rc = respond(wsi, s, status, "application/json", text ? text : "{}",
+                     text ? strlen(text) : 2);
+    free(text);
+    json_decref(j);
+    return rc;
+}
+
+static const char *error_code(int status)
+{
+    switch (status) {
+    case 400:
+        return "bad_request";
+    case 401:
+        return "unauthorized";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not_found";
+    case 405:
+        return "method_not_allowed";
+    case 413:
+        return "too_large";
+    case 414:
+        return "uri_too_long";
+    default:
+        return "error";
+    }
+}
+
+static int respond_error(struct lws *wsi, session *s, int status, const char *msg)
+{
+    return respond_json(wsi, s, status, api_error(error_code(status), msg));
+}
+
+static int dispatch(server *srv, struct lws *wsi, session *s)
+{
+    int status = 200;
+    char *body = NULL;
+    const char *ctype = "application/json";
+    int rc;
+
+    if (s->body_too_large)
+        return respond_error(wsi, s, 413, "request body over 1 MiB");
+    api_dispatch(srv, s, &status, &body, &ctype);
+    rc = respond(wsi, s, status, ctype, body ? body : "{}", body ? strlen(body) : 2);
+    free(body);
+    return rc;
+}
+
+static int serve_static(struct lws *wsi, session *s)
+{
+    size_t len;
+    const char *ctype;
+    const unsigned char *data = web_asset(s->path, &len, &ctype);
+
+    if (!data)
+        return respond_error(wsi, s, 404, "no such page");
+    return respond(wsi, s, 200, ctype, (const char *)data, len);
+}
+
+static int on_request(server *srv, struct lws *wsi, session *s, const char *in)
+{
+    const char *why = NULL;
+    char *uri;
+    int ulen, status;
+    bool api;
+
+    session_clear(s);
+    srv->http_requests++;
+    s->method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+    if (!(s->path = strdup(in ? in : "/")) || strlen(s->path) > 4096)
+        return respond_error(wsi, s, 414, "path too long");
+    s->query = read_query(wsi);
+    api = !strncmp(s->path, "/api/", 5) || !strcmp(s->path, "/api") || !strcmp(s->path, "/metrics");
+    status = http_gate(srv, wsi, api && strcmp(s->path, "/api/health"), &why);
+    if (status)
+        return respond_error(wsi, s, status, why);
+    if (s->method == LWSHUMETH_POST) {
+        /* The body follows (HTTP_BODY); an empty one completes at once. */
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+            char cl[32];
+            lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
+            if (strtoull(cl, NULL, 10) > MAX_BODY)
+                return respond_error(wsi, s, 413, "request body over 1 MiB");
+            if (strtoull(cl, NULL, 10) > 0)
+                return 0;
+        }
+        return dispatch(srv, wsi, s);
+    }
+    if (!api) {
+        if (s->method != LWSHUMETH_GET)
+            return respond_error(wsi, s, 405, "only GET here");
+        return serve_static(wsi, s);
+    }
+    return dispatch(srv, wsi, s);
+}
+
+static int on_body(session *s, const void *in, size_t len)
+{
+    if (s->body_too_large || s->body_len + len > MAX_BODY) {
+        s->body_too_large = true;
+        return 0;
+    }
+    char *p = realloc(s->body, s->body_len + len + 1);
+    if (!p)
+        return -1;
+    s->body = p;
+    memcpy(s->body + s->body_len, in, len);
+    s->body_len += len;
+    s->body[s->body_len] = '\0';
+    return 0;
+}
+
+static int on_writeable(struct lws *wsi, session *s)
+{
+    unsigned char buf[LWS_PRE + RESP_CHUNK];
+    size_t n;
+    bool final;
+
+    if (!s->resp)
+        return 0;
+    n = s->resp_len - s->resp_off;
+    if (n > RESP_CHUNK)
+        n = RESP_CHUNK;
+    final = s->resp_off + n == s->resp_len;
+    memcpy(buf + LWS_PRE, s->resp + s->resp_off, n);
+    if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    s->resp_off += n;
+    if (!final) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    session_clear(s);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, session *s,
+                  void *in, size_t len)
+{
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return on_request(srv, wsi, s, in) ? -1 : 0;
+    case LWS_CALLBACK_HTTP_BODY:
+        return on_body(s, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return dispatch(srv, wsi, s) ? -1 : 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return on_writeable(wsi, s);
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        session_clear(s);
+        return 0;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,366 @@
+/*
+ * daemon/serve.c: `ferry serve`: options, token, the lws context and its
+ * service loop, and the shutdown on SIGTERM/SIGINT.
+ *
+ * The token is FERRY_TOKEN when set, else 32 random bytes in hex kept in
+ * <state-dir>/token (mode 0600). <state-dir>/daemon.json tells clients where
+ * the server listens (never the token).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../cli/cli.h"
+#include "daemon.h"
+#include "ferry/common.h"
+
+void cmd_serve_help(FILE *out)
+{
+    fprintf(out,
+            "usage: ferry serve [--listen ADDR:PORT] [--root DIR]... [--state-dir DIR]\n"
+            "                   [--max-running N] [--allow-host NAME]... [--on-exit cancel|wait]\n\n"
+            "Runs the daemon: the web UI at /, the JSON API under /api/ (docs/api.md) and\n"
+            "live events on the WebSocket /api/events.\n\n"
+            "  --listen ADDR:PORT  default 127.0.0.1:8470; port 0 picks a free one\n"
+            "  --root DIR          sources and destinations must lie beneath a root\n"
+            "                      (repeatable; default: your home directory)\n"
+            "  --state-dir DIR     journal, token and daemon.json (default\n"
+            "                      $XDG_STATE_HOME/ferry or ~/.local/state/ferry)\n"
+            "  --max-running N     jobs copying at once (default 4); others wait, queued\n"
+            "  --allow-host NAME   accept this Host name too (behind a proxy)\n"
+            "  --on-exit P         on SIGTERM/SIGINT: cancel running jobs (default) or wait\n\n"
+            "The token is FERRY_TOKEN if set, else generated and kept in <state-dir>/token.\n");
+}
+
+typedef struct {
+    const char *listen;
+    const char **roots;
+    size_t nroots;
+    const char *state_dir;
+    unsigned max_running;
+    const char **allow;
+    size_t nallow;
+    bool on_exit_wait;
+    char *home_root; /* the default root, when no --root was given */
+} serve_opts;
+
+enum { O_LISTEN = 256, O_ROOT, O_STATE, O_MAXRUN, O_ALLOW, O_ONEXIT };
+
+static int parse(int argc, char **argv, serve_opts *o)
+{
+    static const struct option opts[] = {
+        {"listen", required_argument, NULL, O_LISTEN},
+        {"root", required_argument, NULL, O_ROOT},
+        {"state-dir", required_argument, NULL, O_STATE},
+        {"max-running", required_argument, NULL, O_MAXRUN},
+        {"allow-host", required_argument, NULL, O_ALLOW},
+        {"on-exit", required_argument, NULL, O_ONEXIT},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    opterr = 0;
+    optind = 1;
+    o->roots = calloc((size_t)argc, sizeof(char *));
+    o->allow = calloc((size_t)argc, sizeof(char *));
+    if (!o->roots || !o->allow)
+        return 1;
+    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        switch (c) {
+        case O_LISTEN:
+            o->listen = optarg;
+            break;
+        case O_ROOT:
+            o->roots[o->nroots++] = optarg;
+            break;
+        case O_STATE:
+            o->state_dir = optarg;
+            break;
+        case O_MAXRUN: {
+            char *end;
+            long n = strtol(optarg, &end, 10);
+            if (*end || n < 1 || n > 1000)
+                return cli_usage_error("serve", "invalid --max-running '%s'", optarg);
+            o->max_running = (unsigned)n;
+            break;
+        }
+        case O_ALLOW:
+            o->allow[o->nallow++] = optarg;
+            break;
+        case O_ONEXIT:
+            if (strcmp(optarg, "cancel") && strcmp(optarg, "wait"))
+                return cli_usage_error("serve", "--on-exit: cancel or wait");
+            o->on_exit_wait = !strcmp(optarg, "wait");
+            break;
+        case 'h':
+            cmd_serve_help(stdout);
+            return -1;
+        case ':':
+            return cli_usage_error("serve", "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc)
+        return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+/* "ADDR:PORT", "[v6]:PORT" or ":PORT" into addr and port. */
+static int split_listen(const char *s, char *addr, size_t alen, int *port)
+{
+    const char *colon = strrchr(s, ':');
+    char *end;
+    long p;
+
+    if (!colon)
+        return -1;
+    p = strtol(colon + 1, &end, 10);
+    if (*end || p < 0 || p > 65535 || colon == s)
+        return -1;
+    snprintf(addr, alen, "%.*s", (int)(colon - s), s);
+    *port = (int)p;
+    return 0;
+}
+
+static bool is_loopback(const char *addr)
+{
+    struct in_addr a4;
+
+    if (!strcmp(addr, "localhost") || !strcmp(addr, "[::1]") || !strcmp(addr, "::1"))
+        return true;
+    return inet_pton(AF_INET, addr, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
+static int load_token(server *srv, const char *state_dir)
+{
+    const char *env = getenv("FERRY_TOKEN");
+    unsigned char r[32];
+    char path[4096];
+    int fd;
+
+    if (env && *env) {
+        snprintf(srv->token, sizeof(srv->token), "%s", env);
+        return 0;
+    }
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+        return -1;
+    for (size_t i = 0; i < sizeof(r); i++)
+        snprintf(srv->token + 2 * i, 3, "%02x", r[i]);
+    snprintf(path, sizeof(path), "%s/token", state_dir);
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || fchmod(fd, 0600) < 0 || write(fd, srv->token, 64) != 64 || close(fd) < 0) {
+        fprintf(stderr, "ferry: write '%s': %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_daemon_json(server *srv, const char *state_dir)
+{
+    char path[4096], tmp[4096];
+    json_t *o = json_pack("{s:i,s:I}", "port", srv->port, "pid", (json_int_t)getpid());
+    char url[128];
+
+    snprintf(url, sizeof(url), "http://%s:%d/",
+             strcmp(srv->listen_addr, "0.0.0.0") ? srv->listen_addr : "127.0.0.1", srv->port);
+    json_object_set_new(o, "url", json_string(url));
+    snprintf(path, sizeof(path), "%s/daemon.json", state_dir);
+    snprintf(tmp, sizeof(tmp), "%s/.daemon.json.tmp", state_dir);
+    int rc = json_dump_file(o, tmp, JSON_COMPACT) == 0 && rename(tmp, path) == 0 ? 0 : -1;
+    json_decref(o);
+    return rc;
+}
+
+static server *the_server; /* for the lws callback, which has no user pointer at vhost level */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    server *srv = the_server;
+    session *s = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        ws_drain_events(srv);
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED:
+        return ws_callback(srv, wsi, reason, s, in, len);
+    default:
+        return http_callback(srv, wsi, reason, s, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"ferry", callback, sizeof(session), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* Any thread: the bus's wake-up, coalesced by lws into one loop wake. */
+static void wake_service(void *arg)
+{
+    server *srv = arg;
+    lws_cancel_service(srv->ctx);
+}
+
+static void *signal_main(void *arg)
+{
+    server *srv = arg;
+    sigset_t set;
+    int sig;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    while (sigwait(&set, &sig) != 0)
+        ;
+    atomic_store(&srv->stop, true);
+    lws_cancel_service(srv->ctx);
+    return NULL;
+}
+
+static char *default_root(void)
+{
+    const char *home = getenv("HOME");
+    return strdup(home && *home ? home : "/");
+}
+
+static int start(server *srv, serve_opts *o, const char *state_dir)
+{
+    struct lws_context_creation_info info;
+    int rc;
+
+    if (o->nroots == 0) {
+        if (!(o->home_root = default_root()))
+            return 1;
+        o->roots[o->nroots++] = o->home_root;
+    }
+    rc = ferry_roots_new(&srv->roots, o->roots, o->nroots);
+    if (rc) {
+        fprintf(stderr, "ferry: %s\n", ferry_error_last());
+        return 1;
+    }
+    memset(&info, 0, sizeof(info));
+    info.port = srv->port;
+    info.iface = strcmp(srv->listen_addr, "localhost") ? srv->listen_addr : "127.0.0.1";
+    info.protocols = protocols;
+    info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
+                   LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(srv->listen_addr, ':') == NULL);
+    info.pt_serv_buf_size = 32 * 1024;
+    info.max_http_header_data = 8192;
+    info.timeout_secs = 20;      /* a client that sends no request in time is dropped */
+    info.ka_time = 30;           /* TCP keepalive finds dead WebSocket peers */
+    info.ka_probes = 3;
+    info.ka_interval = 5;
+    info.fd_limit_per_thread = 1024 + 64;
+    lws_set_log_level(LLL_ERR, NULL);
+    if (!(srv->ctx = lws_create_context(&info))) {
+        fprintf(stderr, "ferry: cannot listen on %s:%d\n", srv->listen_addr, srv->port);
+        return 1;
+    }
+    srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
+    if (srv->vhost && srv->port == 0)
+        srv->port = lws_get_vhost_listen_port(srv->vhost);
+    (void)state_dir;
+    return 0;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    serve_opts o = {0};
+    server srv = {0};
+    ferry_manager_opts mo;
+    pthread_t sigthread;
+    sigset_t set;
+    char state[4096];
+    int rc;
+
+    if ((rc = parse(argc, argv, &o)) != 0) {
+        free(o.roots);
+        free(o.allow);
+        return rc < 0 ? 0 : rc;
+    }
+    if (split_listen(o.listen ? o.listen : "127.0.0.1:8470", srv.listen_addr,
+                     sizeof(srv.listen_addr), &srv.port) < 0)
+        return cli_usage_error("serve", "invalid --listen '%s': expected ADDR:PORT", o.listen);
+    if (!is_loopback(srv.listen_addr))
+        fprintf(stderr, "ferry: warning: listening on %s, beyond this machine; the token is "
+                        "the only protection and travels unencrypted\n",
+                srv.listen_addr);
+    srv.allow_hosts = (char **)o.allow;
+    srv.nallow = o.nallow;
+    srv.on_exit_wait = o.on_exit_wait;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    ferry_manager_opts_init(&mo);
+    mo.state_dir = o.state_dir;
+    mo.max_running = o.max_running;
+    if (ferry_manager_open(&srv.m, &mo) < 0) {
+        fprintf(stderr, "ferry: %s\n", ferry_error_last());
+        return 1;
+    }
+    if (ferry_manager_notice(srv.m))
+        fprintf(stderr, "ferry: note: %s\n", ferry_manager_notice(srv.m));
+    if (o.state_dir)
+        snprintf(state, sizeof(state), "%s", o.state_dir);
+    else if (getenv("XDG_STATE_HOME") && getenv("XDG_STATE_HOME")[0] == '/')
+        snprintf(state, sizeof(state), "%s/ferry", getenv("XDG_STATE_HOME"));
+    else
+        snprintf(state, sizeof(state), "%s/.local/state/ferry",
+                 getenv("HOME") ? getenv("HOME") : "/tmp");
+    the_server = &srv;
+    if (load_token(&srv, state) < 0 || start(&srv, &o, state) != 0) {
+        ferry_manager_close(srv.m);
+        return 1;
+    }
+    if (ferry_bus_subscribe(ferry_manager_bus(srv.m), &srv.sub, wake_service, &srv) < 0 ||
+        pthread_create(&sigthread, NULL, signal_main, &srv) != 0) {
+        fprintf(stderr, "ferry: cannot start: %s\n", ferry_error_last());
+        return 1;
+    }
+    pthread_detach(sigthread);
+    write_daemon_json(&srv, state);
+    fprintf(stderr, "ferry: serving http://%s:%d/#token=%s\n",
+            strcmp(srv.listen_addr, "0.0.0.0") ? srv.listen_addr : "127.0.0.1", srv.port,
+            srv.token);
+    lws_sul_schedule(srv.ctx, 0, &srv.tick, ws_tick, TICK_MS * LWS_US_PER_MS);
+
+    while (!atomic_load(&srv.stop))
+        lws_service(srv.ctx, 0);
+
+    /* Stop accepting; cancel (or let finish) what runs; journal it; exit 0. */
+    if (!srv.on_exit_wait)
+        ferry_manager_cancel_tag(srv.m, NULL, NULL, &(size_t){0});
+    ferry_bus_unsubscribe(ferry_manager_bus(srv.m), srv.sub); /* no wake-up after this */
+    lws_context_destroy(srv.ctx);
+    srv.ctx = NULL;
+    ferry_manager_close(srv.m);
+    ferry_roots_free(srv.roots);
+    for (live_job *j = srv.live, *next; j; j = next) {
+        next = j->next;
+        free(j);
+    }
+    free(o.home_root);
+    free(o.roots);
+    free(o.allow);
+    return 0;
+}
