@@ -87,10 +87,12 @@ int ferry_manager_progress(ferry_manager *m, const char *id, ferry_progress *out
 /* Jobs, newest first, filtered by state and tag (NULL: any). */
 int ferry_manager_list(ferry_manager *m, const char *state, const char *tag,
                        ferry_job_info **out, size_t *n);
-/* One job: FERRY_OK with *out filled (free with ferry_job_info_free(out, 0)), or FERRY_ENOTFOUND. */
+/* One job: FERRY_OK with *out filled (release with ferry_job_info_clear), or FERRY_ENOTFOUND. */
 int ferry_manager_get(ferry_manager *m, const char *id, ferry_job_info *out);
-/* Frees infos[0..n) and the array; with n == 0, only the strings of *infos. */
+/* Frees infos[0..n) and the array. */
 void ferry_job_info_free(ferry_job_info *infos, size_t n);
+/* Frees what one info holds (not the info itself). */
+void ferry_job_info_clear(ferry_job_info *in);
 
 /* Per-file results of a job, filtered by result name (NULL: all). */
 int ferry_manager_files(ferry_manager *m, const char *id, const char *result,

@@ -603,7 +603,8 @@ void ferry_job_progress(ferry_job *job, ferry_progress *out)
         out->rate_bps = (uint64_t)((double)atomic_load(&job->bytes_moved) * 1e9 /
                                    (double)out->elapsed_ns);
     out->eta_s = -1;
-    if (out->planned && out->rate_bps > 0 && out->bytes_total >= out->bytes_done && !end)
+    if (out->state == FERRY_JOB_RUNNING && out->planned && out->rate_bps > 0 &&
+        out->bytes_total >= out->bytes_done && !end)
         out->eta_s = (int64_t)((out->bytes_total - out->bytes_done) / out->rate_bps);
     snprintf(out->current_file, sizeof(out->current_file), "%s", cur ? cur : "");
 }

@@ -478,23 +478,35 @@ static int list(ferry_manager *m, const char *id, const char *state, const char 
     int rc;
 
     if (m->journal) {
-        /* The journal has every job; live ones get their counters from memory. */
-        if ((rc = ferry__journal_list(m->journal, id, state, tag, out, n)))
+        /*
+         * The journal has every job; live ones get their counters and state
+         * from memory (the journal's copy lags by up to one group commit),
+         * so the state filter is applied after that.
+         */
+        if ((rc = ferry__journal_list(m->journal, id, NULL, tag, out, n)))
             return rc;
+        size_t kept = 0;
         for (size_t i = 0; i < *n; i++) {
+            ferry_job_info *in = &(*out)[i];
             pthread_mutex_lock(&m->lock);
-            mjob *j = find_locked(m, (*out)[i].id);
+            mjob *j = find_locked(m, in->id);
             pthread_mutex_unlock(&m->lock);
             if (j) {
                 ferry_job_info live;
                 info_of_job(&live, j->job);
-                live.created_at = (*out)[i].created_at;
-                live.started_at = (*out)[i].started_at;
-                live.finished_at = (*out)[i].finished_at;
-                ferry_job_info_free(&(*out)[i], 0);
-                (*out)[i] = live;
+                live.created_at = in->created_at;
+                live.started_at = in->started_at;
+                live.finished_at = in->finished_at;
+                ferry_job_info_clear(in);
+                *in = live;
             }
+            if (state && strcmp(state, ferry_job_state_name(in->state))) {
+                ferry_job_info_clear(in);
+                continue;
+            }
+            (*out)[kept++] = *in;
         }
+        *n = kept;
         return FERRY_OK;
     }
     size_t cap = 0;
@@ -539,7 +551,7 @@ int ferry_manager_get(ferry_manager *m, const char *id, ferry_job_info *out)
     if (rc == FERRY_OK) {
         *out = v[0];
         for (size_t i = 1; i < n; i++)
-            ferry_job_info_free(&v[i], 0);
+            ferry_job_info_clear(&v[i]);
         free(v);
         return FERRY_OK;
     }
@@ -547,23 +559,22 @@ int ferry_manager_get(ferry_manager *m, const char *id, ferry_job_info *out)
     return rc;
 }
 
-/* Frees the strings of infos[0..n) and then the array; n == 0 frees one item's strings only. */
+void ferry_job_info_clear(ferry_job_info *in)
+{
+    free(in->tag);
+    free(in->dest);
+    free(in->error);
+    for (size_t k = 0; k < in->nsources; k++)
+        free(in->sources[k]);
+    free(in->sources);
+    memset(in, 0, sizeof(*in));
+}
+
 void ferry_job_info_free(ferry_job_info *infos, size_t n)
 {
-    size_t count = n ? n : 1;
-
-    if (!infos)
-        return;
-    for (size_t i = 0; i < count; i++) {
-        free(infos[i].tag);
-        free(infos[i].dest);
-        free(infos[i].error);
-        for (size_t k = 0; k < infos[i].nsources; k++)
-            free(infos[i].sources[k]);
-        free(infos[i].sources);
-    }
-    if (n)
-        free(infos);
+    for (size_t i = 0; infos && i < n; i++)
+        ferry_job_info_clear(&infos[i]);
+    free(infos);
 }
 
 int ferry_manager_files(ferry_manager *m, const char *id, const char *result,

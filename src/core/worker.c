@@ -94,9 +94,12 @@ static int settle_conflict(ferry_job *job, const ferry__entry *e, int dirfd, cha
     if (fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno == ENOENT)
             return GO;
+        int err = errno;
         path = dest_path(job, e, e->name);
-        fail_os(job, e, "stat", path ? path : e->name, errno);
+        fail_os(job, e, "stat", path ? path : e->name, err);
         free(path);
+        free(*name);
+        *name = NULL;
         return HANDLED;
     }
     /* Identical means same size and same mtime to the second, as rsync's
@@ -105,6 +108,8 @@ static int settle_conflict(ferry_job *job, const ferry__entry *e, int dirfd, cha
          st.st_mtim.tv_sec == e->meta.mtime.tv_sec) ||
         (e->kind == FERRY__SYMLINK && S_ISLNK(st.st_mode) && same_symlink(dirfd, e->name, e))) {
         ferry__file_skipped(job, e, "identical file exists at the destination");
+        free(*name);
+        *name = NULL;
         return HANDLED;
     }
     path = dest_path(job, e, e->name);

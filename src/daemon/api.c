@@ -85,7 +85,7 @@ json_t *api_job_json(server *srv, const char *id)
         return NULL;
     bool live = ferry_manager_progress(srv->m, id, &p) == FERRY_OK;
     o = job_json_of(&in, live ? &p : NULL);
-    ferry_job_info_free(&in, 0);
+    ferry_job_info_clear(&in);
     return o;
 }
 

@@ -83,6 +83,7 @@ typedef struct session {
     char *body;
     size_t body_len;
     bool body_too_large;
+    bool responded;      /* the answer to this request is under way */
     unsigned char *resp; /* LWS_PRE headroom + body */
     size_t resp_len, resp_off;
     ws_client *client;   /* for WebSocket connections */

@@ -136,6 +136,7 @@ static void session_clear(session *s)
     s->resp = NULL;
     s->body_len = s->resp_len = s->resp_off = 0;
     s->body_too_large = false;
+    s->responded = false;
 }
 
 /* Sends the status line and headers now and the body as the socket allows. */
@@ -146,6 +147,7 @@ static int respond(struct lws *wsi, session *s, int status, const char *ctype, c
                                         *end = hdr + sizeof(hdr) - 1;
 
     free(s->resp);
+    s->responded = true;
     s->resp = malloc(len ? len : 1);
     if (!s->resp)
         return -1;
@@ -205,6 +207,8 @@ static int dispatch(server *srv, struct lws *wsi, session *s)
     const char *ctype = "application/json";
     int rc;
 
+    if (s->responded || !s->path)
+        return 0; /* one answer per request */
     if (s->body_too_large)
         return respond_error(wsi, s, 413, "request body over 1 MiB");
     api_dispatch(srv, s, &status, &body, &ctype);
@@ -242,15 +246,17 @@ static int on_request(server *srv, struct lws *wsi, session *s, const char *in)
     if (status)
         return respond_error(wsi, s, status, why);
     if (s->method == LWSHUMETH_POST) {
-        /* The body follows (HTTP_BODY); an empty one completes at once. */
+        /* With a Content-Length (even 0) or a chunked body, lws calls
+         * HTTP_BODY_COMPLETION when the body is in: answer there. */
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
             char cl[32];
             lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
             if (strtoull(cl, NULL, 10) > MAX_BODY)
                 return respond_error(wsi, s, 413, "request body over 1 MiB");
-            if (strtoull(cl, NULL, 10) > 0)
-                return 0;
+            return 0;
         }
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
+            return 0;
         return dispatch(srv, wsi, s);
     }
     if (!api) {
@@ -263,6 +269,8 @@ static int on_request(server *srv, struct lws *wsi, session *s, const char *in)
 
 static int on_body(session *s, const void *in, size_t len)
 {
+    if (len == 0)
+        return 0;
     if (s->body_too_large || s->body_len + len > MAX_BODY) {
         s->body_too_large = true;
         return 0;

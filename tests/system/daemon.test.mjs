@@ -1,0 +1,319 @@
+// The daemon, black-box: a real `ferry serve` on 127.0.0.1 with real files.
+// Every endpoint and error code of docs/api.md, the security gates on HTTP and
+// WebSocket, cancels over HTTP and WebSocket, progress rates, a stalled
+// client, and a restart with a running job (interrupted, then resumed).
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync, mkdirSync, symlinkSync, truncateSync, existsSync, statSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import net from 'node:net';
+import { tempTree, startDaemon, writeRandom, collect, opened, listAll, cleanup, sleep } from './daemon_lib.mjs';
+
+const t = tempTree();
+const src = join(t.root, 'src');
+mkdirSync(src);
+writeRandom(join(src, 'small.bin'), 100000);
+const big = join(t.root, 'big.plate');
+writeFileSync(big, '');
+truncateSync(big, 200 * 1024 * 1024);
+const seq = join(t.root, 'seq');
+mkdirSync(seq);
+for (let f = 1001; f <= 1040; f++) writeRandom(join(seq, `sh010.${f}.exr`), 50000);
+const outside = join(t.dir, 'outside');
+mkdirSync(outside);
+writeFileSync(join(outside, 'secret'), 'secret');
+symlinkSync(outside, join(t.root, 'escape'));
+
+const d = await startDaemon(t);
+after(async () => { await d.stop(); cleanup(t); });
+
+const dest = (name) => join(t.root, 'out', name);
+const noTemps = (dir) => assert.deepEqual(listAll(dir).filter((p) => p.includes('.ferry-tmp-')), []);
+
+test('health needs no token; the rest of the API does', async () => {
+  const h = await d.api('GET', '/api/health', undefined, { Authorization: '' });
+  assert.equal(h.status, 200);
+  assert.equal(h.json.ok, true);
+  assert.match(h.json.version, /^\d+\.\d+\.\d+/);
+  for (const auth of ['', 'Bearer wrong', `Bearer ${d.token}x`, d.token]) {
+    const r = await d.api('GET', '/api/jobs', undefined, { Authorization: auth });
+    assert.equal(r.status, 401, `auth '${auth}'`);
+    assert.equal(r.json.error.code, 'unauthorized');
+  }
+  assert.equal((await d.api('GET', '/metrics', undefined, { Authorization: '' })).status, 401);
+});
+
+test('state files: daemon.json without the token, token file 0600', () => {
+  const dj = JSON.parse(readFileSync(join(t.state, 'daemon.json'), 'utf8'));
+  assert.equal(dj.port, d.port);
+  assert.equal(dj.pid, d.proc.pid);
+  assert.ok(!JSON.stringify(dj).includes(d.token));
+});
+
+// Raw HTTP, to forge the Host header (fetch will not).
+function rawGet(path, headers) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(d.port, '127.0.0.1', () => {
+      const lines = [`GET ${path} HTTP/1.1`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), 'Connection: close', '', ''];
+      s.write(lines.join('\r\n'));
+    });
+    let buf = '';
+    s.on('data', (c) => { buf += c; });
+    s.on('end', () => resolve(Number(/^HTTP\/1\.1 (\d+)/.exec(buf)?.[1])));
+    s.on('error', reject);
+  });
+}
+
+test('DNS rebinding and foreign origins get 403 on HTTP', async () => {
+  const auth = `Bearer ${d.token}`;
+  assert.equal(await rawGet('/api/jobs', { Host: 'evil.example:80', Authorization: auth }), 403);
+  assert.equal(await rawGet('/api/jobs', { Host: `evil.example:${d.port}`, Authorization: auth }), 403);
+  assert.equal(await rawGet('/api/health', { Host: 'attacker.test' }), 403);
+  assert.equal(await rawGet('/api/jobs', { Host: `localhost:${d.port}`, Authorization: auth }), 200);
+  assert.equal(await rawGet('/api/jobs', { Host: `127.0.0.1:${d.port}`, Authorization: auth }), 200);
+  const r = await d.api('GET', '/api/jobs', undefined, { Origin: 'http://evil.example' });
+  assert.equal(r.status, 403);
+  const own = await d.api('GET', '/api/jobs', undefined, { Origin: `http://127.0.0.1:${d.port}` });
+  assert.equal(own.status, 200);
+});
+
+test('WebSocket gates: token, Origin, Host', async () => {
+  // Refused upgrades: lws drops the connection (or answers with an error status).
+  const refused = /HTTP|socket hang up|closed/;
+  await assert.rejects(opened(d.ws('')), refused);
+  await assert.rejects(opened(d.ws('?token=nope')), refused);
+  await assert.rejects(opened(d.ws(`?token=${d.token}`, { origin: 'http://evil.example' })), refused);
+  await assert.rejects(opened(d.ws(`?token=${d.token}`, { headers: { Host: 'evil.example' } })), refused);
+  const ws = d.ws('', { headers: { Authorization: `Bearer ${d.token}` } });
+  const c = collect(ws);
+  await opened(ws);
+  const hello = await c.waitFor((m) => m.type === 'hello');
+  assert.ok(Array.isArray(hello.jobs));
+  ws.close();
+});
+
+test('POST /api/jobs validates its body and names the field', async () => {
+  const bad = async (body, status, re) => {
+    const r = await d.api('POST', '/api/jobs', body);
+    assert.equal(r.status, status, JSON.stringify(body));
+    assert.match(r.json.error.message, re);
+  };
+  await bad('{not json', 400, /malformed JSON/);
+  await bad({}, 400, /sources/);
+  await bad({ sources: [], dest: dest('x') }, 400, /sources/);
+  await bad({ sources: [src] }, 400, /dest/);
+  await bad({ sources: [42], dest: dest('x') }, 400, /sources\[0\]/);
+  await bad({ sources: ['relative/path'], dest: dest('x') }, 400, /sources\[0\].*absolute/);
+  await bad({ sources: [src], dest: 'relative' }, 400, /dest.*absolute/);
+  await bad({ sources: [join(t.root, 'missing')], dest: dest('x') }, 400, /sources\[0\].*does not exist/);
+  await bad({ sources: [src], dest: dest('x'), on_conflict: 'maybe' }, 400, /on_conflict/);
+  await bad({ sources: [src], dest: dest('x'), bwlimit: 'fast' }, 400, /bwlimit/);
+  await bad({ sources: [src], dest: dest('x'), fsync: 'yes' }, 400, /fsync/);
+  const huge = JSON.stringify({ sources: [src], dest: dest('x'), pad: 'x'.repeat(1100000) });
+  assert.equal((await d.api('POST', '/api/jobs', huge)).status, 413);
+});
+
+test('paths outside the roots get 403: .., symlinks, absolute', async () => {
+  const cases = [
+    { sources: [join(t.root, '..', 'outside', 'secret')], dest: dest('x') },
+    { sources: [join(t.root, 'escape', 'secret')], dest: dest('x') },
+    { sources: ['/etc/passwd'], dest: dest('x') },
+    { sources: [src], dest: join(t.root, 'escape', 'stolen') },
+    { sources: [src], dest: join(t.root, 'newdir', '..', '..', 'outside', 'x') },
+    { sources: [src], dest: '/tmp/elsewhere' },
+  ];
+  for (const body of cases) {
+    const r = await d.api('POST', '/api/jobs', body);
+    assert.equal(r.status, 403, JSON.stringify(body));
+    assert.equal(r.json.error.code, 'forbidden');
+  }
+  assert.deepEqual(readdirSync(outside), ['secret']);
+});
+
+test('a job runs to done: job object, listing, filters, files', async () => {
+  const r = await d.api('POST', '/api/jobs', { sources: [seq, join(src, 'small.bin')], dest: dest('done1'), tag: 'sh010' });
+  assert.equal(r.status, 201);
+  const job = r.json;
+  for (const k of ['id', 'state', 'tag', 'sources', 'dest', 'created_at', 'started_at', 'finished_at', 'bytes_total',
+    'bytes_done', 'files_total', 'files_done', 'files_skipped', 'files_failed', 'current_file', 'rate_bps', 'eta_s',
+    'error', 'cancel_latency_us']) assert.ok(k in job, `job object has ${k}`);
+  assert.match(job.id, /^[0-9a-z]{6,16}$/);
+  assert.equal(job.tag, 'sh010');
+  let j;
+  for (let i = 0; i < 200; i++) {
+    j = (await d.api('GET', `/api/jobs/${job.id}`)).json;
+    if (j.state === 'done') break;
+    await sleep(50);
+  }
+  assert.equal(j.state, 'done');
+  assert.equal(j.files_done, 41);
+  assert.match(j.finished_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/);
+  assert.deepEqual(readFileSync(join(dest('done1'), 'seq', 'sh010.1001.exr')), readFileSync(join(seq, 'sh010.1001.exr')));
+  const byTag = await d.api('GET', '/api/jobs?tag=sh010');
+  assert.ok(byTag.json.jobs.some((x) => x.id === job.id));
+  assert.ok(!(await d.api('GET', '/api/jobs?tag=other')).json.jobs.some((x) => x.id === job.id));
+  assert.ok((await d.api('GET', '/api/jobs?state=done')).json.jobs.some((x) => x.id === job.id));
+  assert.ok(!(await d.api('GET', '/api/jobs?state=running')).json.jobs.some((x) => x.id === job.id));
+  await sleep(300); // the journal writes results in groups, every ~100 ms
+  const files = await d.api('GET', `/api/jobs/${job.id}/files`);
+  assert.equal(files.status, 200);
+  assert.equal(files.json.files.length, 41);
+  assert.equal((await d.api('GET', `/api/jobs/${job.id}/files?state=failed`)).json.files.length, 0);
+  assert.equal((await d.api('POST', `/api/jobs/${job.id}/cancel`)).status, 409);
+  assert.equal((await d.api('GET', '/api/jobs/nosuchjob')).status, 404);
+  assert.equal((await d.api('GET', '/api/jobs/nosuchjob/files')).status, 404);
+  assert.equal((await d.api('POST', '/api/jobs/nosuchjob/cancel')).status, 404);
+  assert.equal((await d.api('DELETE', `/api/jobs/${job.id}`)).status, 405);
+  assert.equal((await d.api('GET', '/api/nothing')).status, 404);
+  assert.equal((await d.api('GET', '/api/cancel')).status, 405);
+});
+
+test('HTTP cancel answers cancelled at once; nothing partial is visible', async () => {
+  const r = await d.api('POST', '/api/jobs', { sources: [big], dest: dest('c1'), bwlimit: '100M' });
+  assert.equal(r.status, 201);
+  await sleep(400);
+  const c = await d.api('POST', `/api/jobs/${r.json.id}/cancel`);
+  assert.equal(c.status, 200);
+  assert.equal(c.json.state, 'cancelled');
+  assert.ok(!existsSync(join(dest('c1'), 'big.plate')), 'no file under its final name');
+  console.log(`# POST cancel round trip: ${c.ms.toFixed(2)} ms (target p99 <= 2 ms; informative)`);
+  const again = await d.api('POST', `/api/jobs/${r.json.id}/cancel`);
+  assert.equal(again.status, 200);
+  assert.equal(again.json.state, 'cancelled');
+  await sleep(200);
+  const j = (await d.api('GET', `/api/jobs/${r.json.id}`)).json;
+  assert.ok(j.cancel_latency_us >= 0, 'cancel latency recorded');
+  noTemps(dest('c1'));
+  assert.deepEqual(readdirSync(dest('c1')), []);
+});
+
+test('rapid-fire cancels of one job are harmless', async () => {
+  const r = await d.api('POST', '/api/jobs', { sources: [big], dest: dest('c2'), bwlimit: '50M' });
+  await sleep(100);
+  const all = await Promise.all(Array.from({ length: 50 }, () => d.api('POST', `/api/jobs/${r.json.id}/cancel`)));
+  for (const a of all) { assert.equal(a.status, 200); assert.equal(a.json.state, 'cancelled'); }
+});
+
+test('WebSocket cancel: the cancelled event arrives at once; other jobs go on', async () => {
+  const ws = d.ws();
+  const c = collect(ws);
+  await opened(ws);
+  await c.waitFor((m) => m.type === 'hello');
+  const a = (await d.api('POST', '/api/jobs', { sources: [big], dest: dest('w1'), bwlimit: '100M' })).json;
+  const b = (await d.api('POST', '/api/jobs', { sources: [seq], dest: dest('w2') })).json;
+  await c.waitFor((m) => m.type === 'job' && m.job.id === a.id && m.job.bytes_done > 0);
+  const t0 = performance.now();
+  ws.send(JSON.stringify({ type: 'cancel', id: a.id }));
+  const ev = await c.waitFor((m) => m.type === 'job' && m.job.id === a.id && m.job.state === 'cancelled');
+  console.log(`# WS cancel -> cancelled event: ${(ev._t - t0).toFixed(2)} ms (target p99 <= 5 ms; informative)`);
+  assert.ok(!existsSync(join(dest('w1'), 'big.plate')));
+  await c.waitFor((m) => m.type === 'job' && m.job.id === b.id && m.job.state === 'done');
+  assert.equal(readdirSync(join(dest('w2'), 'seq')).length, 40);
+  const files = c.msgs.filter((m) => m.type === 'file' && m.job_id === b.id);
+  assert.equal(files.length, 40);
+  assert.ok(files.every((f) => f.state === 'done' && f.path.includes('sh010.')));
+  ws.close();
+});
+
+test('cancel by tag and all; unknown WS messages get an error', async () => {
+  const ids = [];
+  for (const tag of ['A', 'A', 'B']) {
+    ids.push((await d.api('POST', '/api/jobs', { sources: [big], dest: dest(`t${ids.length}`), tag, bwlimit: '20M' })).json.id);
+  }
+  const r = await d.api('POST', '/api/cancel', { tag: 'A' });
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.cancelled.sort(), ids.slice(0, 2).sort());
+  assert.equal((await d.api('GET', `/api/jobs/${ids[2]}`)).json.state !== 'cancelled', true);
+  const all = await d.api('POST', '/api/cancel', { all: true });
+  assert.ok(all.json.cancelled.includes(ids[2]));
+  assert.equal((await d.api('POST', '/api/cancel', { nothing: 1 })).status, 400);
+  const ws = d.ws();
+  const c = collect(ws);
+  await opened(ws);
+  ws.send('{"type":"frobnicate"}');
+  await c.waitFor((m) => m.type === 'error');
+  ws.close();
+});
+
+test('progress is pushed at least twice and at most 20 times a second', async () => {
+  const ws = d.ws();
+  const c = collect(ws);
+  await opened(ws);
+  ws.send(JSON.stringify({ type: 'subscribe', files: false }));
+  const j = (await d.api('POST', '/api/jobs', { sources: [big], dest: dest('p1'), bwlimit: '80M' })).json;
+  await sleep(2000);
+  await d.api('POST', `/api/jobs/${j.id}/cancel`);
+  const ticks = c.msgs.filter((m) => m.type === 'job' && m.job.id === j.id && m.job.state === 'running' && m.job.bytes_done > 0);
+  const span = (ticks.at(-1)._t - ticks[0]._t) / 1000;
+  const rate = (ticks.length - 1) / span;
+  console.log(`# progress messages: ${ticks.length} in ${span.toFixed(2)} s = ${rate.toFixed(1)}/s`);
+  assert.ok(rate >= 2 && rate <= 20, `rate ${rate}`);
+  const last = ticks.at(-1).job;
+  assert.ok(last.rate_bps > 0 && last.current_file.endsWith('big.plate'));
+  ws.close();
+});
+
+test('a stalled WebSocket client slows nobody and is dropped when far behind', async () => {
+  const stalled = d.ws();
+  await opened(stalled);
+  stalled._socket.pause(); // never read again
+  const ws = d.ws();
+  const c = collect(ws);
+  await opened(ws);
+  const j = (await d.api('POST', '/api/jobs', { sources: [seq], dest: dest('s1') })).json;
+  await c.waitFor((m) => m.type === 'job' && m.job.id === j.id && m.job.state === 'done');
+  const h = await d.api('GET', '/api/health');
+  assert.equal(h.status, 200);
+  stalled.terminate();
+  ws.close();
+});
+
+test('SIGTERM with a running job: journalled; a restart shows it, resume completes it', async () => {
+  // A second daemon of its own, so that the first keeps serving the other tests.
+  const t2 = tempTree();
+  mkdirSync(join(t2.root, 'seq'));
+  for (let f = 1; f <= 30; f++) writeRandom(join(t2.root, 'seq', `f.${f}.exr`), 200000);
+  let d2 = await startDaemon(t2);
+  const j = (await d2.api('POST', '/api/jobs', { sources: [join(t2.root, 'seq')], dest: join(t2.root, 'out'), bwlimit: '2M' })).json;
+  await sleep(1500);
+  d2.expectDeath();
+  d2.proc.kill('SIGKILL'); // the process dies while the job runs
+  await new Promise((r) => d2.proc.on('exit', r));
+  d2 = await startDaemon(t2);
+  const after1 = (await d2.api('GET', `/api/jobs/${j.id}`)).json;
+  assert.equal(after1.state, 'interrupted');
+  noTemps(join(t2.root, 'out'));
+  const res = await d2.api('POST', `/api/jobs/${j.id}/resume`);
+  assert.equal(res.status, 200);
+  let s;
+  for (let i = 0; i < 200; i++) {
+    s = (await d2.api('GET', `/api/jobs/${j.id}`)).json;
+    if (s.state !== 'running' && s.state !== 'queued') break;
+    await sleep(100);
+  }
+  // bwlimit makes this slower; cancel-free, it must end done
+  assert.equal(s.state, 'done', JSON.stringify(s));
+  assert.ok(s.files_skipped > 0, 'files copied before the crash are skipped');
+  for (let f = 1; f <= 30; f++) {
+    assert.deepEqual(readFileSync(join(t2.root, 'out', 'seq', `f.${f}.exr`)), readFileSync(join(t2.root, 'seq', `f.${f}.exr`)));
+  }
+  assert.equal((await d2.api('POST', `/api/jobs/${j.id}/resume`)).status, 409);
+  const code = await d2.stop('SIGTERM');
+  assert.equal(code, 0);
+  cleanup(t2);
+});
+
+test('metrics in Prometheus text', async () => {
+  const r = await d.api('GET', '/metrics');
+  assert.equal(r.status, 200);
+  assert.match(r.text, /ferry_jobs\{state="cancelled"\} \d+/);
+  assert.match(r.text, /ferry_cancel_latency_us_bucket\{le="\+Inf"\} \d+/);
+  assert.match(r.text, /ferry_ws_clients \d+/);
+});
+
+test('the UI is served at /', async () => {
+  const r = await fetch(d.base + '/');
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('content-type'), /text\/html/);
+  assert.equal((await fetch(d.base + '/nope.html')).status, 404);
+});
