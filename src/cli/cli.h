@@ -23,6 +23,12 @@ int cmd_resume(int argc, char **argv);
 void cmd_resume_help(FILE *out);
 int cmd_prune(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+void cmd_submit_help(FILE *out);
+int cmd_cancel(int argc, char **argv);
+void cmd_cancel_help(FILE *out);
+int cmd_watch(int argc, char **argv);
+void cmd_watch_help(FILE *out);
 void cmd_serve_help(FILE *out);
 void cmd_prune_help(FILE *out);
 

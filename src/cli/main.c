@@ -14,6 +14,10 @@ static const cli_command commands[] = {
     {"resume", "run an interrupted or cancelled job again", cmd_resume, cmd_resume_help},
     {"prune", "forget old ended jobs", cmd_prune, cmd_prune_help},
     {"serve", "run the daemon: web UI, JSON API and live events", cmd_serve, cmd_serve_help},
+    {"submit", "hand a copy to the running daemon", cmd_submit, cmd_submit_help},
+    {"cancel", "cancel jobs of the running daemon (by id, tag or all)", cmd_cancel,
+     cmd_cancel_help},
+    {"watch", "show the daemon's jobs live", cmd_watch, cmd_watch_help},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

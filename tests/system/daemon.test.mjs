@@ -317,3 +317,32 @@ test('the UI is served at /', async () => {
   assert.match(r.headers.get('content-type'), /text\/html/);
   assert.equal((await fetch(d.base + '/nope.html')).status, 404);
 });
+
+test('CLI clients: ferry submit, watch, cancel talk to the daemon', async () => {
+  const { spawnSync, spawn } = await import('node:child_process');
+  const env = { ...process.env, FERRY_TOKEN: d.token };
+  const run = (...args) => spawnSync(process.env.FERRY, [...args], { env, encoding: 'utf8' });
+  const sub = run('submit', '--state-dir', t.state, '--bwlimit', '50M', '--tag', 'cli', big, dest('cli1'));
+  assert.equal(sub.status, 0, sub.stderr);
+  const id = sub.stdout.trim();
+  assert.match(id, /^[0-9a-z]+$/);
+  const watch = spawn(process.env.FERRY, ['watch', '--state-dir', t.state, id], { env });
+  let out = '';
+  watch.stdout.on('data', (c) => { out += c; });
+  const watched = new Promise((r) => watch.on('exit', (code) => r(code)));
+  await sleep(500);
+  const c1 = run('cancel', '--state-dir', t.state, id);
+  assert.equal(c1.status, 0, c1.stderr);
+  assert.match(c1.stdout, new RegExp(`cancelled ${id}`));
+  assert.equal(await watched, 130, 'watch exits like ferry copy: 130 for a cancelled job');
+  assert.match(out, new RegExp(`${id} cancelled`));
+  assert.equal(run('cancel', '--state-dir', t.state, id).status, 0, 'a second cancel is harmless');
+  const none = run('cancel', '--state-dir', t.state, 'nosuchjob');
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /404/);
+  const bad = run('submit', '--state-dir', t.state, '/etc/passwd', dest('cli2'));
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /403.*outside the allowed roots/);
+  assert.equal(run('cancel', '--state-dir', t.state).status, 2, 'usage error');
+  assert.ok(!existsSync(join(dest('cli1'), 'big.plate')));
+});

@@ -1,0 +1,318 @@
+/*
+ * cli/cmd_remote.c: commands that talk to a running `ferry serve`:
+ * `ferry submit`, `ferry cancel`, `ferry watch`.
+ */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "client.h"
+#include "ferry/common.h"
+#include "ferry/job.h"
+#include "ferry/size.h"
+#include "progress.h"
+
+void cmd_submit_help(FILE *out)
+{
+    fprintf(out, "usage: ferry submit [--tag T] [--bwlimit RATE] [--on-conflict P] [--no-fsync]\n"
+                 "                    [--state-dir DIR] [--json] SOURCE... DEST\n\n"
+                 "Hands a copy to the running daemon; each SOURCE lands in the directory\n"
+                 "DEST under its own name. Prints the job id (--json: the job object).\n");
+}
+
+void cmd_cancel_help(FILE *out)
+{
+    fprintf(out, "usage: ferry cancel [--state-dir DIR] ID... | --tag TAG | --all\n\n"
+                 "Cancels jobs of the running daemon. Cancelling twice is harmless; a job\n"
+                 "that already ended is reported (exit 1).\n");
+}
+
+void cmd_watch_help(FILE *out)
+{
+    fprintf(out, "usage: ferry watch [--state-dir DIR] [ID]\n\n"
+                 "Shows the daemon's jobs live, from its WebSocket. With an ID: a progress\n"
+                 "bar until that job ends (exit status as for ferry copy).\n");
+}
+
+enum { R_STATE = 256, R_TAG, R_ALL, R_BW, R_CONFLICT, R_NOFSYNC, R_JSON };
+
+static const struct option opts[] = {
+    {"state-dir", required_argument, NULL, R_STATE}, {"tag", required_argument, NULL, R_TAG},
+    {"all", no_argument, NULL, R_ALL},               {"bwlimit", required_argument, NULL, R_BW},
+    {"on-conflict", required_argument, NULL, R_CONFLICT},
+    {"no-fsync", no_argument, NULL, R_NOFSYNC},      {"json", no_argument, NULL, R_JSON},
+    {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
+};
+
+typedef struct {
+    const char *state_dir, *tag, *bwlimit, *conflict;
+    bool all, no_fsync, json;
+} remote_args;
+
+static int parse(const char *cmd, int argc, char **argv, remote_args *a, void (*help)(FILE *))
+{
+    int c;
+
+    memset(a, 0, sizeof(*a));
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+        switch (c) {
+        case R_STATE:
+            a->state_dir = optarg;
+            break;
+        case R_TAG:
+            a->tag = optarg;
+            break;
+        case R_ALL:
+            a->all = true;
+            break;
+        case R_BW:
+            a->bwlimit = optarg;
+            break;
+        case R_CONFLICT:
+            a->conflict = optarg;
+            break;
+        case R_NOFSYNC:
+            a->no_fsync = true;
+            break;
+        case R_JSON:
+            a->json = true;
+            break;
+        case 'h':
+            help(stdout);
+            return -1;
+        case ':':
+            return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    return 0;
+}
+
+/* Prints the API's error message; returns 1. */
+static int api_failed(int status, json_t *resp)
+{
+    const char *msg = json_string_value(json_object_get(json_object_get(resp, "error"), "message"));
+    fprintf(stderr, "ferry: daemon answered %d: %s\n", status, msg ? msg : "no message");
+    return 1;
+}
+
+static char *absolute(const char *p)
+{
+    char cwd[PATH_MAX], *out = NULL;
+
+    if (p[0] == '/')
+        return strdup(p);
+    if (!getcwd(cwd, sizeof(cwd)))
+        return NULL;
+    return asprintf(&out, "%s/%s", cwd, p) < 0 ? NULL : out;
+}
+
+int cmd_submit(int argc, char **argv)
+{
+    remote_args a;
+    cli_daemon d;
+    json_t *body, *src, *resp = NULL;
+    int rc, status = 0;
+
+    if ((rc = parse("submit", argc, argv, &a, cmd_submit_help)) != 0)
+        return rc < 0 ? 0 : rc;
+    if (argc - optind < 2)
+        return cli_usage_error("submit", "needs at least one SOURCE and a DEST");
+    if (a.conflict) {
+        ferry_conflict cc;
+        if (ferry_conflict_parse(a.conflict, &cc) < 0)
+            return cli_usage_error("submit", "--on-conflict: fail, skip, overwrite or rename");
+    }
+    if (a.bwlimit) {
+        uint64_t v;
+        if (ferry_size_parse(a.bwlimit, &v) < 0)
+            return cli_usage_error("submit", "--bwlimit: %s", ferry_error_last());
+    }
+    if (cli_daemon_find(&d, a.state_dir))
+        return 1;
+    body = json_object();
+    src = json_array();
+    for (int i = optind; i < argc - 1; i++) {
+        char *p = absolute(argv[i]);
+        json_array_append_new(src, json_string(p ? p : argv[i]));
+        free(p);
+    }
+    char *dest = absolute(argv[argc - 1]);
+    json_object_set_new(body, "sources", src);
+    json_object_set_new(body, "dest", json_string(dest ? dest : argv[argc - 1]));
+    free(dest);
+    if (a.tag)
+        json_object_set_new(body, "tag", json_string(a.tag));
+    if (a.bwlimit)
+        json_object_set_new(body, "bwlimit", json_string(a.bwlimit));
+    if (a.conflict)
+        json_object_set_new(body, "on_conflict", json_string(a.conflict));
+    if (a.no_fsync)
+        json_object_set_new(body, "fsync", json_false());
+    rc = cli_daemon_request(&d, "POST", "/api/jobs", body, &status, &resp);
+    json_decref(body);
+    if (rc == 0 && status != 201)
+        rc = api_failed(status, resp);
+    else if (rc == 0 && a.json) {
+        char *s = json_dumps(resp, JSON_COMPACT);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+    } else if (rc == 0) {
+        printf("%s\n", json_string_value(json_object_get(resp, "id")));
+    }
+    json_decref(resp);
+    return rc;
+}
+
+int cmd_cancel(int argc, char **argv)
+{
+    remote_args a;
+    cli_daemon d;
+    json_t *resp = NULL;
+    int rc, status = 0, failed = 0;
+
+    if ((rc = parse("cancel", argc, argv, &a, cmd_cancel_help)) != 0)
+        return rc < 0 ? 0 : rc;
+    if ((optind < argc) + (a.tag != NULL) + a.all != 1)
+        return cli_usage_error("cancel", "give job IDs, or --tag TAG, or --all");
+    if (cli_daemon_find(&d, a.state_dir))
+        return 1;
+    if (a.tag || a.all) {
+        json_t *body = a.all ? json_pack("{s:b}", "all", 1) : json_pack("{s:s}", "tag", a.tag);
+        rc = cli_daemon_request(&d, "POST", "/api/cancel", body, &status, &resp);
+        json_decref(body);
+        if (rc || status != 200) {
+            rc = rc ? rc : api_failed(status, resp);
+        } else {
+            json_t *ids = json_object_get(resp, "cancelled");
+            for (size_t i = 0; i < json_array_size(ids); i++)
+                printf("cancelled %s\n", json_string_value(json_array_get(ids, i)));
+            if (json_array_size(ids) == 0)
+                printf("nothing to cancel\n");
+        }
+        json_decref(resp);
+        return rc;
+    }
+    for (int i = optind; i < argc; i++) {
+        char path[256];
+        snprintf(path, sizeof(path), "/api/jobs/%s/cancel", argv[i]);
+        resp = NULL;
+        if (cli_daemon_request(&d, "POST", path, NULL, &status, &resp))
+            return 1;
+        if (status == 200)
+            printf("cancelled %s\n", argv[i]);
+        else
+            failed |= api_failed(status, resp);
+        json_decref(resp);
+    }
+    return failed;
+}
+
+/* --- watch ----------------------------------------------------------------- */
+
+typedef struct {
+    const char *id; /* NULL: every job */
+    int exit_status;
+    bool tty;
+} watch_state;
+
+static void progress_of_json(json_t *job, ferry_progress *p)
+{
+    const char *state = json_string_value(json_object_get(job, "state"));
+    const char *cur = json_string_value(json_object_get(job, "current_file"));
+
+    memset(p, 0, sizeof(*p));
+    for (int s = FERRY_JOB_QUEUED; s <= FERRY_JOB_INTERRUPTED; s++)
+        if (state && !strcmp(state, ferry_job_state_name((ferry_job_state)s)))
+            p->state = (ferry_job_state)s;
+    p->bytes_total = (uint64_t)json_integer_value(json_object_get(job, "bytes_total"));
+    p->bytes_done = (uint64_t)json_integer_value(json_object_get(job, "bytes_done"));
+    p->files_total = (uint64_t)json_integer_value(json_object_get(job, "files_total"));
+    p->files_done = (uint64_t)json_integer_value(json_object_get(job, "files_done"));
+    p->files_skipped = (uint64_t)json_integer_value(json_object_get(job, "files_skipped"));
+    p->files_failed = (uint64_t)json_integer_value(json_object_get(job, "files_failed"));
+    p->rate_bps = (uint64_t)json_integer_value(json_object_get(job, "rate_bps"));
+    p->eta_s = json_is_integer(json_object_get(job, "eta_s"))
+                   ? json_integer_value(json_object_get(job, "eta_s"))
+                   : -1;
+    p->planned = true;
+    snprintf(p->current_file, sizeof(p->current_file), "%s", cur ? cur : "");
+}
+
+static bool ended(ferry_job_state s)
+{
+    return s != FERRY_JOB_QUEUED && s != FERRY_JOB_RUNNING;
+}
+
+static bool on_watch(json_t *msg, void *arg)
+{
+    watch_state *w = arg;
+    const char *type = json_string_value(json_object_get(msg, "type"));
+    json_t *jobs = json_object_get(msg, "jobs");
+    ferry_progress p;
+
+    if (type && !strcmp(type, "hello")) {
+        for (size_t i = 0; i < json_array_size(jobs); i++) {
+            json_t *job = json_array_get(jobs, i);
+            const char *id = json_string_value(json_object_get(job, "id"));
+            progress_of_json(job, &p);
+            if (w->id && !strcmp(w->id, id) && ended(p.state)) {
+                printf("%s %s\n", id, ferry_job_state_name(p.state));
+                w->exit_status = p.state == FERRY_JOB_DONE ? 0 : p.state == FERRY_JOB_CANCELLED ? EXIT_CANCELLED : 1;
+                return false;
+            }
+            if (!w->id && !ended(p.state))
+                printf("%s %s %s\n", id, ferry_job_state_name(p.state),
+                       json_string_value(json_object_get(job, "dest")));
+        }
+        return true;
+    }
+    if (!type || strcmp(type, "job"))
+        return true;
+    json_t *job = json_object_get(msg, "job");
+    const char *id = json_string_value(json_object_get(job, "id"));
+    if (w->id && (!id || strcmp(id, w->id)))
+        return true;
+    progress_of_json(job, &p);
+    if (ended(p.state)) {
+        progress_clear();
+        printf("%s %s\n", id, ferry_job_state_name(p.state));
+        fflush(stdout);
+        if (w->id) {
+            w->exit_status = p.state == FERRY_JOB_DONE ? 0 : p.state == FERRY_JOB_CANCELLED ? EXIT_CANCELLED : 1;
+            return false;
+        }
+        return true;
+    }
+    if (w->tty)
+        progress_draw(&p);
+    return true;
+}
+
+int cmd_watch(int argc, char **argv)
+{
+    remote_args a;
+    cli_daemon d;
+    watch_state w = {0};
+    int rc;
+
+    if ((rc = parse("watch", argc, argv, &a, cmd_watch_help)) != 0)
+        return rc < 0 ? 0 : rc;
+    if (argc - optind > 1)
+        return cli_usage_error("watch", "at most one job ID");
+    w.id = optind < argc ? argv[optind] : NULL;
+    w.tty = isatty(STDERR_FILENO);
+    if (cli_daemon_find(&d, a.state_dir))
+        return 1;
+    if (cli_daemon_watch(&d, on_watch, &w))
+        return 1;
+    return w.exit_status;
+}
