@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/fs.h"
 
@@ -109,6 +110,24 @@ static void moved(ferry__copier *cp, int dst, ferry__copy_result *res, uint64_t 
     }
 }
 
+/*
+ * Transient errors: EAGAIN (a non-blocking source such as some FUSE and
+ * network filesystems, or a lease break) is retried up to RETRIES times with
+ * a doubling back-off of 1, 2, 4... ms, slept on the cancel token so that a
+ * cancel ends the wait at once. EINTR is retried at once, without counting.
+ * Returns FERRY_OK to retry, FERRY_ECANCELLED, or 1 when retries are spent.
+ */
+#define RETRIES 5
+
+static int backoff(ferry__copier *cp, unsigned *tries)
+{
+    if (*tries >= RETRIES)
+        return 1;
+    uint64_t wait_ns = FERRY_NS_PER_MS << *tries;
+    (*tries)++;
+    return ferry_cancel_sleep_until(cp->cancel, ferry__now_ns() + wait_ns);
+}
+
 static int fail(ferry__copy_result *res, int err, const char *op, bool on_dst)
 {
     res->err = err;
@@ -149,6 +168,8 @@ static int copy_rw(ferry__copier *cp, int src, int dst, uint64_t size_hint,
 {
     uint64_t chunk = chunk_size(cp);
 
+    unsigned tries = 0;
+
     if (!cp->buf && !(cp->buf = malloc(FERRY_CHUNK)))
         return FERRY_ENOMEM;
     res->method = FERRY_METHOD_RW;
@@ -157,6 +178,11 @@ static int copy_rw(ferry__copier *cp, int src, int dst, uint64_t size_hint,
         if (rc)
             return rc;
         ssize_t n = ferry__read(src, cp->buf, chunk);
+        if (n == -EAGAIN && (rc = backoff(cp, &tries)) != 1) {
+            if (rc)
+                return rc;
+            continue;
+        }
         if (n < 0)
             return fail(res, (int)-n, "read", false);
         if (n == 0)
@@ -172,6 +198,7 @@ int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
                      ferry__copy_result *res)
 {
     uint64_t chunk = chunk_size(cp);
+    unsigned tries = 0;
     bool done;
     int rc;
 
@@ -196,6 +223,11 @@ int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
         if (n < 0) {
             if (errno == EINTR)
                 continue;
+            if (errno == EAGAIN && (rc = backoff(cp, &tries)) != 1) {
+                if (rc)
+                    return rc;
+                continue;
+            }
             if (is_not_supported(errno) && res->copied == 0) {
                 cp->no_cfr = true;
                 return copy_rw(cp, src, dst, size_hint, res);
