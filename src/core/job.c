@@ -262,6 +262,13 @@ void ferry__job_fail(ferry_job *job, const char *why)
     }
 }
 
+void ferry__set_current(ferry_job *job, const char *path)
+{
+    pthread_mutex_lock(&job->lock);
+    job->current = path;
+    pthread_mutex_unlock(&job->lock);
+}
+
 void ferry__note_stop(ferry_job *job)
 {
     uint64_t now = ferry__now_ns(), prev = atomic_load(&job->stop_ns);
@@ -443,7 +450,9 @@ static void *runner_main(void *arg)
     int rc;
 
     rc = ferry__plan_walk(&job->plan, job->targets, job->ntargets, job->cancel, walk_failed, job);
-    atomic_store(&job->planned, true);
+    job->bytes_planned = job->plan.bytes_total;
+    job->files_planned = job->plan.nentries;
+    atomic_store(&job->planned, true); /* publishes the two totals above */
     if (rc == FERRY_ENOMEM)
         ferry__job_fail(job, "out of memory while listing the sources");
     if (!ferry_cancel_is_set(job->cancel))
@@ -455,6 +464,9 @@ static void *runner_main(void *arg)
         ferry__pool_free(job->own_pool);
         job->own_pool = NULL;
     }
+    /* A finished job keeps its counters, not its plan: a daemon holds many. */
+    ferry__set_current(job, NULL);
+    ferry__plan_release(&job->plan);
     if (job->on_end)
         job->on_end(job, job->on_end_arg);
     mark_finished(job);
@@ -582,15 +594,14 @@ void ferry_job_progress(ferry_job *job, ferry_progress *out)
 {
     uint64_t now = ferry__now_ns(), start = atomic_load(&job->start_ns),
              end = atomic_load(&job->end_ns);
-    const char *cur = atomic_load(&job->current);
     int64_t total;
 
     out->state = (ferry_job_state)atomic_load(&job->state);
     out->planned = atomic_load(&job->planned);
-    total = out->planned ? (int64_t)job->plan.bytes_total + atomic_load(&job->bytes_total_adj) : 0;
+    total = out->planned ? (int64_t)job->bytes_planned + atomic_load(&job->bytes_total_adj) : 0;
     out->bytes_total = total > 0 ? (uint64_t)total : 0;
     out->bytes_done = atomic_load(&job->bytes_moved) + atomic_load(&job->bytes_skipped);
-    out->files_total = out->planned ? job->plan.nentries + 0 : 0;
+    out->files_total = out->planned ? job->files_planned : 0;
     out->files_done = atomic_load(&job->files_done);
     out->files_skipped = atomic_load(&job->files_skipped);
     out->files_failed = atomic_load(&job->files_failed);
@@ -606,7 +617,9 @@ void ferry_job_progress(ferry_job *job, ferry_progress *out)
     if (out->state == FERRY_JOB_RUNNING && out->planned && out->rate_bps > 0 &&
         out->bytes_total >= out->bytes_done && !end)
         out->eta_s = (int64_t)((out->bytes_total - out->bytes_done) / out->rate_bps);
-    snprintf(out->current_file, sizeof(out->current_file), "%s", cur ? cur : "");
+    pthread_mutex_lock(&job->lock);
+    snprintf(out->current_file, sizeof(out->current_file), "%s", job->current ? job->current : "");
+    pthread_mutex_unlock(&job->lock);
 }
 
 ferry_job_state ferry_job_get_state(const ferry_job *job)

@@ -8,7 +8,7 @@
  * on, one committer (makes batches of temps durable, then names them).
  *
  * Locks, never nested with one another:
- *   lock      guards error, discards, finished (+ finished_cond)
+ *   lock      guards error, discards, finished (+ finished_cond), current
  *   cq_lock   guards the commit queue and workers_active (+ cq_cond)
  *   rate_lock guards the rate samples
  *   the pool's lock guards pool_next, pool_attached, pool_next_entry, inflight
@@ -51,8 +51,9 @@ struct ferry_job {
 
     ferry__target *targets;
     size_t ntargets;
-    ferry__plan plan;      /* written by the runner before `planned` */
+    ferry__plan plan;      /* written by the runner before `planned`; freed at the end */
     atomic_bool planned;
+    uint64_t bytes_planned, files_planned; /* the plan's totals, kept after it is freed */
     ferry__ratelimit rl;
     bool limited;
 
@@ -61,7 +62,7 @@ struct ferry_job {
     _Atomic uint64_t bytes_skipped;
     _Atomic int64_t bytes_total_adj; /* failed files and sources that changed size */
     _Atomic uint64_t files_done, files_skipped, files_failed;
-    _Atomic(const char *) current;  /* points into the plan */
+    const char *current;            /* points into the plan; under `lock` */
     _Atomic uint64_t stop_ns;       /* latest worker stop after a cancel */
     _Atomic uint64_t start_ns, end_ns;
     _Atomic int64_t cancel_latency_us;
@@ -129,6 +130,8 @@ void ferry__file_failed(ferry_job *job, const ferry__entry *e, const char *why);
 void ferry__job_fail(ferry_job *job, const char *why);
 /* Drops a temp: a cancelled one's descriptor is kept for ferry_job_take_discards. */
 void ferry__discard(ferry_job *job, ferry__temp *t, int dirfd, uint64_t copied);
+/* Names the file a worker just started (progress shows it). */
+void ferry__set_current(ferry_job *job, const char *path);
 /* A worker noticed the cancel: the latest of these ends the cancel latency. */
 void ferry__note_stop(ferry_job *job);
 /* A job of a journalled spec: its id and its resolved targets (taken over). */

@@ -264,7 +264,7 @@ static void copy_file(ferry__worker *w, size_t idx, int dirfd)
         fail_os(job, e, "create a temp file in", job->plan.dirs[e->dir].path, err);
         goto out;
     }
-    atomic_store(&job->current, e->src);
+    ferry__set_current(job, e->src);
     rc = ferry__copy_data(&w->copier, src, p->temp.fd, (uint64_t)st0.st_size, &res);
     p->bytes = res.copied;
     if (rc == FERRY_ECANCELLED) {
