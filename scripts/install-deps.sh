@@ -10,7 +10,7 @@ PKGS=(
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev          # libFuzzer targets, TSan/ASan with clang
   libwebsockets-dev libjansson-dev libsqlite3-dev sqlite3
-  libxxhash-dev libssl-dev libopenexr-dev libcmocka-dev
+  libxxhash-dev libssl-dev libopenexr-dev libcmocka-dev libfiu-dev
   rsync util-linux procps psmisc python3 curl
   chromium
 )

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test of ferry, as `make test` and CI run them:
 #   1. release build: unit + system tests
-#   2. ASan+UBSan build: unit + system tests
+#   2. ASan+UBSan build with the fault-injection points: unit + system tests
 #   3. TSan build: the threaded unit tests (jobs, cancel, events)
 # Each CTest run prints its own summary; this script fails if any fails.
 set -euo pipefail
@@ -24,7 +24,7 @@ run_suite "release: unit and system tests" build "-DCMAKE_BUILD_TYPE=RelWithDebI
 export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 run_suite "ASan+UBSan: unit and system tests" build-asan \
-    "-DCMAKE_BUILD_TYPE=Debug -DFERRY_SANITIZE=address" ""
+    "-DCMAKE_BUILD_TYPE=Debug -DFERRY_SANITIZE=address -DFERRY_FAULTS=ON" ""
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 run_suite "TSan: threaded unit tests" build-tsan \
     "-DCMAKE_BUILD_TYPE=Debug -DFERRY_SANITIZE=thread" "-L unit"

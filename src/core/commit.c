@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/cancel_gate.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/str.h"
 
@@ -78,7 +79,7 @@ int ferry__temp_open(ferry__temp *t, int dirfd, bool named)
     t->fd = -1;
     t->name = NULL;
     if (!named) {
-        int fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+        int fd = FERRY_SYS("tmpfile", openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
         if (fd >= 0) {
             /* Locked as well: once linked under a hidden name for an overwrite,
              * the sweep must see it as live. */
@@ -102,10 +103,11 @@ static int link_unnamed(int fd, int dirfd, const char *name)
 {
     char proc[64];
 
-    if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0)
+    if (FERRY_SYS("link", linkat(fd, "", dirfd, name, AT_EMPTY_PATH)) == 0)
         return 0;
     if (errno != ENOENT && errno != EPERM)
         return -errno;
+    /* (the injected "link" fault fails with an errno of its choice, handled above) */
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
     if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0)
         return 0;
@@ -136,7 +138,7 @@ static int name_unnamed(ferry__temp *t, int dirfd)
  * existing name (NFS, older FUSE). */
 static int rename_noreplace(int dirfd, const char *from, const char *to)
 {
-    if (renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE) == 0)
+    if (FERRY_SYS("rename", renameat2(dirfd, from, dirfd, to, RENAME_NOREPLACE)) == 0)
         return 0;
     if (errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
         return -errno;
@@ -161,7 +163,7 @@ int ferry__temp_commit(ferry__temp *t, int dirfd, const char *name, bool replace
     if (!t->name)
         rc = link_unnamed(t->fd, dirfd, name);
     else if (replace)
-        rc = renameat(dirfd, t->name, dirfd, name) == 0 ? 0 : -errno;
+        rc = FERRY_SYS("rename", renameat(dirfd, t->name, dirfd, name)) == 0 ? 0 : -errno;
     else
         rc = rename_noreplace(dirfd, t->name, name);
     ferry__gate_leave(gate);
@@ -177,7 +179,7 @@ int ferry__temp_discard(ferry__temp *t, int dirfd)
     int fd = t->fd;
 
     if (t->name) {
-        unlinkat(dirfd, t->name, 0);
+        FERRY_SYS("unlink", unlinkat(dirfd, t->name, 0));
         free(t->name);
         t->name = NULL;
     }

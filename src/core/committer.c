@@ -25,6 +25,7 @@
 
 #include "core/job_priv.h"
 #include "util/clock.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/str.h"
 
@@ -129,7 +130,7 @@ static int sync_batch(ferry__pending *batch)
             seen |= done[i] == p->dev;
         if (seen)
             continue;
-        if (syncfs(p->temp.fd) < 0)
+        if (FERRY_SYS("sync", syncfs(p->temp.fd)) < 0)
             return -errno;
         if (ndone < sizeof(done) / sizeof(done[0]))
             done[ndone++] = p->dev;

@@ -17,6 +17,7 @@
 
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 
 void ferry__copier_init(ferry__copier *cp, ferry_cancel *cancel, ferry__ratelimit *rl,
@@ -111,10 +112,10 @@ static void moved(ferry__copier *cp, int dst, ferry__copy_result *res, uint64_t 
 }
 
 /*
- * Transient errors: EAGAIN (a non-blocking source such as some FUSE and
- * network filesystems, or a lease break) is retried up to RETRIES times with
- * a doubling back-off of 1, 2, 4... ms, slept on the cancel token so that a
- * cancel ends the wait at once. EINTR is retried at once, without counting.
+ * Transient errors: EINTR and EAGAIN (a non-blocking source such as some
+ * FUSE and network filesystems, or a lease break) are retried up to RETRIES
+ * times with a doubling back-off of 1, 2, 4... ms, slept on the cancel token
+ * so that a cancel ends the wait at once; then the file fails with the cause.
  * Returns FERRY_OK to retry, FERRY_ECANCELLED, or 1 when retries are spent.
  */
 #define RETRIES 5
@@ -145,7 +146,7 @@ static int try_clone(ferry__copier *cp, int src, int dst, uint64_t size, ferry__
         return FERRY_OK; /* a bandwidth limit asks for paced bytes, not a reflink */
     if (ferry_cancel_is_set(cp->cancel))
         return FERRY_ECANCELLED;
-    if (ioctl(dst, FICLONE, src) == 0) {
+    if (FERRY_SYS("clone", ioctl(dst, FICLONE, src)) == 0) {
         struct stat st;
         if (fstat(dst, &st) < 0)
             return fail(res, errno, "fstat", true);
@@ -219,11 +220,9 @@ int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
         rc = before_chunk(cp, chunk, size_hint, res->copied);
         if (rc)
             return rc;
-        ssize_t n = copy_file_range(src, NULL, dst, NULL, chunk, 0);
+        ssize_t n = FERRY_SYS("cfr", copy_file_range(src, NULL, dst, NULL, chunk, 0));
         if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN && (rc = backoff(cp, &tries)) != 1) {
+            if ((errno == EINTR || errno == EAGAIN) && (rc = backoff(cp, &tries)) != 1) {
                 if (rc)
                     return rc;
                 continue;

@@ -25,6 +25,7 @@
 #include "ferry/cancel.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/str.h"
 
@@ -326,7 +327,7 @@ static void make_dirs(ferry_job *job)
         bool existed = !d->copy_meta;
 
         if (d->copy_meta) {
-            if (mkdir(d->path, 0700) == 0) {
+            if (FERRY_SYS("mkdir", mkdir(d->path, 0700)) == 0) {
                 d->created = true;
             } else if (errno == EEXIST && stat(d->path, &st) == 0 && S_ISDIR(st.st_mode)) {
                 existed = true;
@@ -378,7 +379,7 @@ static void sync_names(ferry_job *job)
     int fd = open(job->plan.dirs[0].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
         return;
-    if (syncfs(fd) < 0) {
+    if (FERRY_SYS("sync", syncfs(fd)) < 0) {
         char *msg = ferry__strfmt("sync '%s': %s", job->plan.dirs[0].path, strerror(errno));
         ferry__job_fail(job, msg ? msg : "sync failed");
         free(msg);

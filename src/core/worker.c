@@ -19,6 +19,7 @@
 
 #include "core/job_priv.h"
 #include "util/error.h"
+#include "util/fault.h"
 #include "util/fs.h"
 #include "util/str.h"
 
@@ -170,7 +171,7 @@ static int apply_meta(int fd, const ferry__meta *m, const char **op)
         *op = "set owner of";
         return errno;
     }
-    if (fchmod(fd, m->mode & 07777) < 0) {
+    if (FERRY_SYS("meta", fchmod(fd, m->mode & 07777)) < 0) {
         *op = "set mode of";
         return errno;
     }
@@ -235,7 +236,7 @@ static void copy_file(ferry__worker *w, size_t idx, int dirfd)
 
     if (settle_conflict(job, e, dirfd, &name, &replace) == HANDLED)
         return;
-    if ((src = open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+    if ((src = FERRY_SYS("open", open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC))) < 0) {
         fail_os(job, e, "open", e->src, errno);
         goto out;
     }
@@ -283,7 +284,7 @@ static void copy_file(ferry__worker *w, size_t idx, int dirfd)
         free(path);
         goto discard;
     }
-    if (fstat(src, &st1) < 0) {
+    if (FERRY_SYS("stat", fstat(src, &st1)) < 0) {
         fail_os(job, e, "stat", e->src, errno);
         goto discard;
     }

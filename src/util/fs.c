@@ -1,6 +1,14 @@
 /* util/fs.c: EINTR-safe, short-transfer-safe system call wrappers. */
 #include "util/fs.h"
 
+#include "util/fault.h"
+
+/*
+ * EINTR is retried, but not forever: a call interrupted this many times in a
+ * row is reported (only a broken signal storm, or an injected fault, gets here).
+ */
+#define EINTR_MAX 100
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +18,12 @@
 int ferry__pwrite_all(int fd, const void *buf, size_t len, off_t off)
 {
     const char *p = buf;
+    int intr = 0;
 
     while (len > 0) {
         ssize_t n = pwrite(fd, p, len, off);
         if (n < 0) {
-            if (errno == EINTR)
+            if (errno == EINTR && ++intr < EINTR_MAX)
                 continue;
             return -errno;
         }
@@ -30,11 +39,14 @@ int ferry__pwrite_all(int fd, const void *buf, size_t len, off_t off)
 int ferry__write_all(int fd, const void *buf, size_t len)
 {
     const char *p = buf;
+    int intr = 0;
 
     while (len > 0) {
-        ssize_t n = write(fd, p, len);
+        /* "write_short": the kernel may take fewer bytes than asked; we go on. */
+        size_t ask = ferry__fault("ferry/write_short") && len > 1 ? len / 2 : len;
+        ssize_t n = FERRY_SYS("write", write(fd, p, ask));
         if (n < 0) {
-            if (errno == EINTR)
+            if (errno == EINTR && ++intr < EINTR_MAX)
                 continue;
             return -errno;
         }
@@ -48,18 +60,18 @@ int ferry__write_all(int fd, const void *buf, size_t len)
 
 ssize_t ferry__read(int fd, void *buf, size_t len)
 {
-    for (;;) {
-        ssize_t n = read(fd, buf, len);
+    for (int intr = 0;; intr++) {
+        ssize_t n = FERRY_SYS("read", read(fd, buf, len));
         if (n >= 0)
             return n;
-        if (errno != EINTR)
+        if (errno != EINTR || intr + 1 >= EINTR_MAX)
             return -errno;
     }
 }
 
 int ferry__close(int fd)
 {
-    if (close(fd) < 0 && errno != EINTR)
+    if (FERRY_SYS("close", close(fd)) < 0 && errno != EINTR)
         return -errno;
     return 0;
 }
