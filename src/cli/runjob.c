@@ -27,13 +27,18 @@
 #include "ferry/size.h"
 #include "progress.h"
 
+void cli_stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
 void cli_block_signals(void)
 {
     sigset_t set;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    cli_stop_signals(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -69,9 +74,7 @@ static void *signal_main(void *arg)
     sigset_t set;
     int sig;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    cli_stop_signals(&set);
     for (;;) {
         if (sigwait(&set, &sig) != 0)
             continue;

@@ -5,6 +5,7 @@
 #ifndef FERRY_CLI_RUNJOB_H
 #define FERRY_CLI_RUNJOB_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "ferry/manager.h"
@@ -31,5 +32,8 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
 
 /* Blocks SIGINT and SIGTERM in this thread and every thread created after. */
 void cli_block_signals(void);
+
+/* The set of signals that stop ferry: SIGINT and SIGTERM (for sigwait). */
+void cli_stop_signals(sigset_t *set);
 
 #endif

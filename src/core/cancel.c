@@ -31,15 +31,11 @@ struct ferry_cancel {
 int ferry_cancel_new(ferry_cancel **out)
 {
     ferry_cancel *c = calloc(1, sizeof(*c));
-    pthread_condattr_t attr;
 
     if (!c)
         return ferry__error(FERRY_ENOMEM, "out of memory");
     pthread_mutex_init(&c->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&c->wake, &attr);
-    pthread_condattr_destroy(&attr);
+    ferry__cond_init_monotonic(&c->wake);
     atomic_init(&c->set, false);
     atomic_init(&c->set_ns, 0);
     *out = c;

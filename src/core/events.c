@@ -57,15 +57,11 @@ void ferry_bus_free(ferry_bus *bus)
 int ferry_bus_subscribe(ferry_bus *bus, ferry_sub **out, void (*notify)(void *), void *arg)
 {
     ferry_sub *sub = calloc(1, sizeof(*sub));
-    pthread_condattr_t attr;
 
     if (!sub)
         return ferry__error(FERRY_ENOMEM, "out of memory");
     pthread_mutex_init(&sub->lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&sub->ready, &attr);
-    pthread_condattr_destroy(&attr);
+    ferry__cond_init_monotonic(&sub->ready);
     sub->notify = notify;
     sub->arg = arg;
     pthread_mutex_lock(&bus->lock);

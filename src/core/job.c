@@ -107,7 +107,6 @@ static int copy_spec(ferry_job *job, const ferry_job_spec *spec)
 static int job_alloc(ferry_job **out, const ferry_job_spec *spec, ferry_bus *bus)
 {
     ferry_job *job;
-    pthread_condattr_t attr;
 
     if (!spec->dest)
         return ferry__error(FERRY_EINVAL, "no destination given");
@@ -121,11 +120,8 @@ static int job_alloc(ferry_job **out, const ferry_job_spec *spec, ferry_bus *bus
     pthread_mutex_init(&job->lock, NULL);
     pthread_mutex_init(&job->cq_lock, NULL);
     pthread_mutex_init(&job->rate_lock, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&job->finished_cond, &attr);
-    pthread_cond_init(&job->cq_cond, &attr);
-    pthread_condattr_destroy(&attr);
+    ferry__cond_init_monotonic(&job->finished_cond);
+    ferry__cond_init_monotonic(&job->cq_cond);
     if (copy_spec(job, spec) || ferry_cancel_new(&job->cancel)) {
         job->finished = true;
         ferry_job_free(job);

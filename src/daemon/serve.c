@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../cli/cli.h"
+#include "../cli/runjob.h"
 #include "daemon.h"
 #include "ferry/common.h"
 
@@ -224,9 +225,7 @@ static void *signal_main(void *arg)
     sigset_t set;
     int sig;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
+    cli_stop_signals(&set);
     while (sigwait(&set, &sig) != 0)
         ;
     atomic_store(&srv->stop, true);
@@ -286,7 +285,6 @@ int cmd_serve(int argc, char **argv)
     server srv = {0};
     ferry_manager_opts mo;
     pthread_t sigthread;
-    sigset_t set;
     char state[4096];
     int rc;
 
@@ -306,10 +304,7 @@ int cmd_serve(int argc, char **argv)
     srv.nallow = o.nallow;
     srv.on_exit_wait = o.on_exit_wait;
 
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    cli_block_signals(); /* before any thread: the signal thread alone takes them */
 
     ferry_manager_opts_init(&mo);
     mo.state_dir = o.state_dir;

@@ -2,6 +2,7 @@
 #ifndef FERRY_UTIL_CLOCK_H
 #define FERRY_UTIL_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -26,6 +27,17 @@ static inline uint64_t ferry__now_ns(void)
 static inline uint64_t ferry__wall_ns(void)
 {
     return ferry__clock_ns(CLOCK_REALTIME);
+}
+
+/* A condition variable whose timed waits take CLOCK_MONOTONIC deadlines. */
+static inline void ferry__cond_init_monotonic(pthread_cond_t *cond)
+{
+    pthread_condattr_t attr;
+
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cond, &attr);
+    pthread_condattr_destroy(&attr);
 }
 
 static inline struct timespec ferry__timespec_of_ns(uint64_t ns)
