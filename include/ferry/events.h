@@ -55,6 +55,15 @@ void ferry_bus_free(ferry_bus *bus);
  */
 int ferry_bus_subscribe(ferry_bus *bus, ferry_sub **out, void (*notify)(void *), void *arg);
 
+/*
+ * Makes per-file results lazy for this subscriber: they are still queued,
+ * never dropped, but no longer wake it (nor call its notify); state changes
+ * and the end still do. For a subscriber that polls on its own clock (a
+ * progress bar, the journal's group commit), this saves a thread wake-up per
+ * file. Call before events flow.
+ */
+void ferry_sub_lazy_files(ferry_sub *sub);
+
 /* Removes and frees a subscriber and what it still had queued. */
 void ferry_bus_unsubscribe(ferry_bus *bus, ferry_sub *sub);
 

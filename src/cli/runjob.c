@@ -195,6 +195,7 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
         ferry_manager_cancel(m, id);
         _exit(1);
     }
+    ferry_sub_lazy_files(sub); /* drained every 100 ms with the bar; a state change wakes us */
     for (bool ended = false; !ended;) {
         if (ferry_sub_next(sub, &ev, 100) == FERRY_OK) {
             if (!strcmp(ev->job_id, id)) {

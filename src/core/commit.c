@@ -81,10 +81,7 @@ int ferry__temp_open(ferry__temp *t, int dirfd, bool named)
     if (!named) {
         int fd = FERRY_SYS("tmpfile", openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600));
         if (fd >= 0) {
-            /* Locked as well: once linked under a hidden name for an overwrite,
-             * the sweep must see it as live. */
-            flock(fd, LOCK_EX | LOCK_NB);
-            t->fd = fd;
+            t->fd = fd; /* unnamed: nothing can see it, nothing to lock yet */
             return 0;
         }
         /* EOPNOTSUPP: the filesystem has no O_TMPFILE (vfat, older NFS, many
@@ -114,9 +111,12 @@ static int link_unnamed(int fd, int dirfd, const char *name)
     return -errno;
 }
 
-/* Gives an unnamed temp a hidden name (outside the gate: it is invisible). */
+/* Gives an unnamed temp a hidden name (outside the gate: it is invisible),
+ * locked first, so that a sweep sees it as live from the moment it has a name. */
 static int name_unnamed(ferry__temp *t, int dirfd)
 {
+    if (flock(t->fd, LOCK_EX | LOCK_NB) < 0)
+        return -errno;
     for (int tries = 0; tries < 16; tries++) {
         char *name = ferry__temp_name();
         if (!name)

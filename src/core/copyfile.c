@@ -192,6 +192,8 @@ static int copy_rw(ferry__copier *cp, int src, int dst, uint64_t size_hint,
         if (w < 0)
             return fail(res, -w, "write", true);
         moved(cp, dst, res, (uint64_t)n);
+        if (size_hint > 0 && res->copied >= size_hint)
+            return FERRY_OK; /* as in the copy_file_range loop */
     }
 }
 
@@ -249,5 +251,9 @@ int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
         }
         res->method = FERRY_METHOD_CFR;
         moved(cp, dst, res, (uint64_t)n);
+        /* Done at the size fstat saw: no call just to meet the end of the file.
+         * A source that grew meanwhile is caught by the caller's second fstat. */
+        if (size_hint > 0 && res->copied >= size_hint)
+            return FERRY_OK;
     }
 }

@@ -27,6 +27,8 @@ struct ferry_sub {
     ferry_event *head, *tail;
     void (*notify)(void *);
     void *arg;
+    bool lazy_files;        /* file results do not wake it */
+    bool waiting;           /* a consumer sleeps on `ready` (under lock) */
     struct ferry_sub *next; /* in bus->subs, under bus->lock */
 };
 
@@ -145,15 +147,17 @@ void ferry__bus_publish(ferry_bus *bus, const ferry_event *tmpl)
         if (!ev)
             continue; /* out of memory: nothing better to do than to lose it */
         pthread_mutex_lock(&sub->lock);
+        bool wake = !(sub->lazy_files && tmpl->type == FERRY_EVENT_FILE);
         bool was_empty = !sub->head;
         if (sub->tail)
             sub->tail->next = ev;
         else
             sub->head = ev;
         sub->tail = ev;
-        pthread_cond_signal(&sub->ready);
+        if (wake && sub->waiting)
+            pthread_cond_signal(&sub->ready); /* a futex call only when someone sleeps */
         pthread_mutex_unlock(&sub->lock);
-        if (was_empty && sub->notify)
+        if (wake && was_empty && sub->notify)
             sub->notify(sub->arg); /* one wake per batch: only into an empty queue */
     }
     pthread_mutex_unlock(&bus->lock);
@@ -166,9 +170,14 @@ int ferry_sub_next(ferry_sub *sub, ferry_event **out, int timeout_ms)
 
     pthread_mutex_lock(&sub->lock);
     while (!sub->head && timeout_ms != 0) {
+        int rc;
+        sub->waiting = true;
         if (timeout_ms < 0)
-            pthread_cond_wait(&sub->ready, &sub->lock);
-        else if (pthread_cond_timedwait(&sub->ready, &sub->lock, &ts) == ETIMEDOUT)
+            rc = pthread_cond_wait(&sub->ready, &sub->lock);
+        else
+            rc = pthread_cond_timedwait(&sub->ready, &sub->lock, &ts);
+        sub->waiting = false;
+        if (rc == ETIMEDOUT)
             break;
     }
     *out = sub->head;
@@ -180,6 +189,13 @@ int ferry_sub_next(ferry_sub *sub, ferry_event **out, int timeout_ms)
     }
     pthread_mutex_unlock(&sub->lock);
     return *out ? FERRY_OK : FERRY_ETIMEOUT;
+}
+
+void ferry_sub_lazy_files(ferry_sub *sub)
+{
+    pthread_mutex_lock(&sub->lock);
+    sub->lazy_files = true;
+    pthread_mutex_unlock(&sub->lock);
 }
 
 const char *ferry_file_result_name(int result)

@@ -114,6 +114,8 @@ static int job_alloc(ferry_job **out, const ferry_job_spec *spec, ferry_bus *bus
         return ferry__error(FERRY_ENOMEM, "out of memory");
     make_id(job->id);
     job->bus = bus;
+    job->euid = geteuid();
+    job->egid = getegid();
     atomic_init(&job->state, FERRY_JOB_QUEUED);
     atomic_init(&job->cancel_latency_us, -1);
     ferry__plan_init(&job->plan);
@@ -350,7 +352,7 @@ static void make_dirs(ferry_job *job)
  * failure; the rest get their source's mode, owner and times. */
 static void finish_dirs(ferry_job *job, bool stopped)
 {
-    bool root = geteuid() == 0;
+    bool root = job->euid == 0;
 
     for (size_t i = job->plan.ndirs; i-- > 0;) {
         ferry__dir *d = &job->plan.dirs[i];

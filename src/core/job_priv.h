@@ -54,6 +54,8 @@ struct ferry_job {
     ferry__plan plan;      /* written by the runner before `planned`; freed at the end */
     atomic_bool planned;
     uint64_t bytes_planned, files_planned; /* the plan's totals, kept after it is freed */
+    uid_t euid;            /* ours, read once: owners are preserved only as root */
+    gid_t egid;
     ferry__ratelimit rl;
     bool limited;
 

@@ -92,6 +92,10 @@ static int settle_conflict(ferry_job *job, const ferry__entry *e, int dirfd, cha
         ferry__job_fail(job, "out of memory");
         return HANDLED;
     }
+    /* A directory this job just made held nothing: no stat per file there. A
+     * name that appears meanwhile still makes the commit fail with EEXIST. */
+    if (job->plan.dirs[e->dir].created)
+        return GO;
     if (fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
         if (errno == ENOENT)
             return GO;
@@ -162,12 +166,17 @@ static bool changed(const struct stat *a, const struct stat *b)
            a->st_ctim.tv_sec != b->st_ctim.tv_sec || a->st_ctim.tv_nsec != b->st_ctim.tv_nsec;
 }
 
-/* Owner first: chown clears set-id bits, so the mode goes after it. */
-static int apply_meta(int fd, const ferry__meta *m, const char **op)
+/*
+ * Owner first: chown clears set-id bits, so the mode goes after it. The owner
+ * is set only as root (as cp -p does) and only when it differs from ours,
+ * which the new temp already has.
+ */
+static int apply_meta(ferry_job *job, int fd, const ferry__meta *m, const char **op)
 {
     struct timespec times[2] = {m->atime, m->mtime};
 
-    if (geteuid() == 0 && fchown(fd, m->uid, m->gid) < 0 && errno != EPERM && errno != EINVAL) {
+    if (job->euid == 0 && (m->uid != job->euid || m->gid != job->egid) &&
+        fchown(fd, m->uid, m->gid) < 0 && errno != EPERM && errno != EINVAL) {
         *op = "set owner of";
         return errno;
     }
@@ -251,7 +260,9 @@ static void copy_file(ferry__worker *w, size_t idx, int dirfd)
     /* A file replaced since the walk is copied as it is now; totals follow. */
     if ((uint64_t)st0.st_size != e->meta.size)
         atomic_fetch_add(&job->bytes_total_adj, (int64_t)st0.st_size - (int64_t)e->meta.size);
-    posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
+    /* Larger read-ahead for big files; small ones are read in one call anyway. */
+    if (st0.st_size > (off_t)FERRY_CHUNK)
+        posix_fadvise(src, 0, 0, POSIX_FADV_SEQUENTIAL);
 
     if (!(p = calloc(1, sizeof(*p)))) {
         ferry__job_fail(job, "out of memory");
@@ -294,7 +305,7 @@ static void copy_file(ferry__worker *w, size_t idx, int dirfd)
         free(msg);
         goto discard;
     }
-    if ((err = apply_meta(p->temp.fd, &e->meta, &op)) != 0) {
+    if ((err = apply_meta(job, p->temp.fd, &e->meta, &op)) != 0) {
         fail_os(job, e, op, e->src, err);
         goto discard;
     }
@@ -350,7 +361,7 @@ static void copy_symlink(ferry__worker *w, size_t idx, int dirfd)
         goto out;
     }
     struct timespec times[2] = {e->meta.atime, e->meta.mtime};
-    if (geteuid() == 0)
+    if (job->euid == 0)
         fchownat(dirfd, p.temp.name, e->meta.uid, e->meta.gid, AT_SYMLINK_NOFOLLOW);
     utimensat(dirfd, p.temp.name, times, AT_SYMLINK_NOFOLLOW);
     ferry__commit_one(w, &p);
