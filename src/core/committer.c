@@ -67,7 +67,9 @@ void ferry__enqueue(ferry_job *job, ferry__pending *p, int dirfd)
     job->cq_tail = p;
     job->cq_count++;
     job->cq_bytes += p->bytes;
-    pthread_cond_broadcast(&job->cq_cond);
+    /* Wake the committer for a first temp or a full batch, not for every file. */
+    if (job->cq_count == 1 || job->cq_count == BATCH_FILES || job->cq_bytes >= BATCH_BYTES)
+        pthread_cond_broadcast(&job->cq_cond);
     pthread_mutex_unlock(&job->cq_lock);
 }
 

@@ -86,7 +86,9 @@ static void *worker_main(void *arg)
         switch_job(&w, job);
         ferry__do_entry(&w, idx);
         pthread_mutex_lock(&pool->lock);
-        if (--job->inflight == 0)
+        /* The runner waits only for the last worker of a job with nothing left. */
+        if (--job->inflight == 0 &&
+            (job->pool_next_entry >= job->plan.nentries || ferry_cancel_is_set(job->cancel)))
             pthread_cond_broadcast(&pool->idle);
     }
     pthread_mutex_unlock(&pool->lock);
