@@ -407,10 +407,6 @@ static void finish(ferry_job *job)
     int s = FERRY_JOB_RUNNING;
     bool stopped;
 
-    if (atomic_load(&job->state) == FERRY_JOB_CANCELLED) {
-        uint64_t set = ferry_cancel_set_time_ns(job->cancel), stop = atomic_load(&job->stop_ns);
-        atomic_store(&job->cancel_latency_us, stop > set ? (int64_t)((stop - set) / 1000) : 0);
-    }
     stopped = ferry_cancel_is_set(job->cancel);
     finish_dirs(job, stopped);
     if (!stopped && !job->spec.no_fsync && job->committed_any)
@@ -426,6 +422,12 @@ static void finish(ferry_job *job)
             publish_state(job, FERRY_JOB_FAILED, job->error);
     } else if (atomic_compare_exchange_strong(&job->state, &s, FERRY_JOB_DONE)) {
         publish_state(job, FERRY_JOB_DONE, NULL);
+    }
+    /* After the last CAS: a cancel may have won the race against "done". The
+     * latency ends with the last worker that noticed it (0 if none was busy). */
+    if (atomic_load(&job->state) == FERRY_JOB_CANCELLED) {
+        uint64_t set = ferry_cancel_set_time_ns(job->cancel), stop = atomic_load(&job->stop_ns);
+        atomic_store(&job->cancel_latency_us, stop > set ? (int64_t)((stop - set) / 1000) : 0);
     }
     atomic_store(&job->end_ns, ferry__now_ns());
 }

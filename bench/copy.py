@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""bench/copy.py DATA OUT [ROUNDS]: ferry copy against cp -r, cp -r && sync, rsync -a.
+
+Every run copies into a fresh destination directory (never reused, never just
+emptied: on ext4 creating files right after deleting many is slow for
+minutes); old destinations are removed between rounds, followed by a sync
+and a pause. Sources are read once first, so every figure is for a warm
+page cache of the source and a cold destination. Tools run interleaved,
+ROUNDS times each; the table gives medians and the ratio to the peer
+measured in the same run.
+"""
+import os, shutil, statistics, subprocess, sys, time
+
+DATA, OUT = sys.argv[1], sys.argv[2]
+ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+FERRY = os.environ.get("FERRY", os.path.join(os.path.dirname(__file__), "..", "build", "ferry"))
+JOBS = os.environ.get("FERRY_JOBS")
+env = dict(os.environ, XDG_STATE_HOME=os.path.join(OUT, "state"))
+
+def ferry(*extra):
+    j = ["-j", JOBS] if JOBS else []
+    return lambda s, d: [[FERRY, "copy", "-q", *j, *extra, s, d]]
+
+TOOLS = {
+    "ferry --no-fsync": ferry("--no-fsync"),
+    "cp -r": lambda s, d: [["cp", "-r", s, d]],
+    "ferry (durable)": ferry(),
+    "cp -r && sync": lambda s, d: [["cp", "-r", s, d], ["sync"]],
+    "rsync -a": lambda s, d: [["rsync", "-a", s + "/", d + "/"]],
+}
+PAIRS = [("ferry --no-fsync", "cp -r"), ("ferry (durable)", "cp -r && sync")]
+
+def run(cmds):
+    t0 = time.perf_counter()
+    for c in cmds:
+        subprocess.run(c, check=True, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+def warm(path):
+    subprocess.run(f"cat $(find '{path}' -type f) > /dev/null", shell=True, check=True)
+
+def settle(junk):
+    for p in junk:
+        shutil.rmtree(p, ignore_errors=True)
+    junk.clear()
+    subprocess.run(["sync"])
+    time.sleep(3)
+
+os.makedirs(OUT, exist_ok=True)
+n = 0
+results = {}
+for ds in ["big", "seq", "small"]:
+    src = os.path.join(DATA, ds)
+    warm(src)
+    times = {t: [] for t in TOOLS}
+    junk = []
+    for r in range(ROUNDS):
+        for name, mk in TOOLS.items():
+            n += 1
+            dest = os.path.join(OUT, f"d{n}")
+            times[name].append(run(mk(src, dest)))
+            junk.append(dest)
+            subprocess.run(["sync"])
+        settle(junk)
+    results[ds] = {t: statistics.median(v) for t, v in times.items()}
+    print(f"{ds}: " + ", ".join(f"{t} {statistics.median(v):.2f}s" for t, v in times.items()), flush=True)
+
+print()
+print("| dataset | " + " | ".join(TOOLS) + " | " + " | ".join(f"{a} / {b}" for a, b in PAIRS) + " |")
+print("|---" * (1 + len(TOOLS) + len(PAIRS)) + "|")
+for ds, r in results.items():
+    cells = [f"{r[t]:.2f} s" for t in TOOLS] + [f"**{r[a] / r[b]:.2f}x**" for a, b in PAIRS]
+    print(f"| {ds} | " + " | ".join(cells) + " |")
