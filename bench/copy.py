@@ -6,7 +6,7 @@ emptied: on ext4 creating files right after deleting many is slow for
 minutes); old destinations are removed between rounds, followed by a sync
 and a pause. Sources are read once first, so every figure is for a warm
 page cache of the source and a cold destination. Tools run interleaved,
-ROUNDS times each; the table gives medians and the ratio to the peer
+in an order that turns every round, ROUNDS times each; the table gives medians and the ratio to the peer
 measured in the same run.
 """
 import os, shutil, statistics, subprocess, sys, time
@@ -54,8 +54,12 @@ for ds in ["big", "seq", "small"]:
     warm(src)
     times = {t: [] for t in TOOLS}
     junk = []
+    names = list(TOOLS)
     for r in range(ROUNDS):
-        for name, mk in TOOLS.items():
+        # The order turns every round: whatever runs first after a clean-up
+        # pays for the filesystem's deferred work; no tool always does.
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            mk = TOOLS[name]
             n += 1
             dest = os.path.join(OUT, f"d{n}")
             times[name].append(run(mk(src, dest)))

@@ -8,10 +8,12 @@
  * The next batch's syncfs also makes the previous batch's names durable;
  * the runner's last syncfs covers the final batch.
  *
- * A batch closes at BATCH_FILES files, BATCH_BYTES bytes, when the oldest
- * temp has waited BATCH_WAIT_MS, or when every worker is done. Workers wait
- * (on cq_cond, which a cancel broadcasts) while QUEUE_MAX temps are queued,
- * which also bounds the open descriptors.
+ * A batch closes at job->batch_files files, BATCH_BYTES bytes, when the
+ * oldest temp has waited BATCH_WAIT_MS, or when every worker is done. Each
+ * syncfs costs a journal commit (a few ms here), so for small files the
+ * batch is large: up to BATCH_FILES_MAX, as the descriptor limit allows,
+ * since every queued temp is an open file. Workers wait (on cq_cond, which a
+ * cancel broadcasts) while two batches are queued.
  *
  * A failed sync is never retried and trusted: the batch's data is discarded
  * and its files fail with the cause.
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/job_priv.h"
@@ -29,10 +32,24 @@
 #include "util/fs.h"
 #include "util/str.h"
 
-#define BATCH_FILES 256
-#define BATCH_BYTES (256ull << 20)
-#define BATCH_WAIT_MS 200
-#define QUEUE_MAX (2 * BATCH_FILES)
+#define BATCH_FILES_MAX 4096
+#define BATCH_FILES_MIN 16
+#define BATCH_BYTES (512ull << 20)
+#define BATCH_WAIT_MS 300
+
+/* Files per batch: as many as a third of the free descriptors allow (the
+ * queue holds two batches, and the rest of the process needs some). */
+unsigned ferry__batch_files(void)
+{
+    struct rlimit rl;
+    rlim_t n = BATCH_FILES_MAX;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+        n = rl.rlim_cur > 256 ? (rl.rlim_cur - 128) / 3 : BATCH_FILES_MIN;
+    if (n > BATCH_FILES_MAX)
+        n = BATCH_FILES_MAX;
+    return n < BATCH_FILES_MIN ? BATCH_FILES_MIN : (unsigned)n;
+}
 
 void ferry__pending_free(ferry__pending *p)
 {
@@ -48,7 +65,7 @@ void ferry__pending_free(ferry__pending *p)
 void ferry__enqueue(ferry_job *job, ferry__pending *p, int dirfd)
 {
     pthread_mutex_lock(&job->cq_lock);
-    while (job->cq_count >= QUEUE_MAX && !ferry_cancel_is_set(job->cancel))
+    while (job->cq_count >= 2 * job->batch_files && !ferry_cancel_is_set(job->cancel))
         pthread_cond_wait(&job->cq_cond, &job->cq_lock);
     if (ferry_cancel_is_set(job->cancel)) {
         pthread_mutex_unlock(&job->cq_lock);
@@ -68,14 +85,14 @@ void ferry__enqueue(ferry_job *job, ferry__pending *p, int dirfd)
     job->cq_count++;
     job->cq_bytes += p->bytes;
     /* Wake the committer for a first temp or a full batch, not for every file. */
-    if (job->cq_count == 1 || job->cq_count == BATCH_FILES || job->cq_bytes >= BATCH_BYTES)
+    if (job->cq_count == 1 || job->cq_count == job->batch_files || job->cq_bytes >= BATCH_BYTES)
         pthread_cond_broadcast(&job->cq_cond);
     pthread_mutex_unlock(&job->cq_lock);
 }
 
 static bool batch_ready(ferry_job *job)
 {
-    return job->cq_count >= BATCH_FILES || job->cq_bytes >= BATCH_BYTES ||
+    return job->cq_count >= job->batch_files || job->cq_bytes >= BATCH_BYTES ||
            job->workers_active == 0 ||
            ferry__now_ns() - job->cq_first_ns >= BATCH_WAIT_MS * FERRY_NS_PER_MS;
 }
@@ -102,7 +119,7 @@ static ferry__pending *take_batch(ferry_job *job)
             pthread_cond_timedwait(&job->cq_cond, &job->cq_lock, &ts);
         }
     }
-    for (size_t n = 0; job->cq_head && n < BATCH_FILES; n++) {
+    for (size_t n = 0; job->cq_head && n < job->batch_files; n++) {
         ferry__pending *p = job->cq_head;
         job->cq_head = p->next;
         job->cq_count--;

@@ -390,6 +390,7 @@ static void sync_names(ferry_job *job)
 static void run_workers(ferry_job *job)
 {
     job->workers_active = 1; /* the pool, as one producer for the committer */
+    job->batch_files = ferry__batch_files();
     if (!job->spec.no_fsync &&
         pthread_create(&job->committer, NULL, ferry__committer_main, job) == 0)
         job->has_committer = true;

@@ -91,6 +91,7 @@ struct ferry_job {
     unsigned workers_active;
     pthread_t committer;
     bool has_committer;
+    unsigned batch_files;           /* files per durable batch (ferry__batch_files) */
     bool committed_any;             /* committer only */
 
     pthread_mutex_t lock;
@@ -119,6 +120,7 @@ int ferry__dir_fd(ferry__worker *w, uint32_t idx, int *fd);
 void ferry__commit_one(ferry__worker *w, ferry__pending *p);
 
 /* committer.c */
+unsigned ferry__batch_files(void);
 void *ferry__committer_main(void *arg);
 /* Queues a finished temp for the committer; takes ownership of p. */
 void ferry__enqueue(ferry_job *job, ferry__pending *p, int dirfd);
