@@ -94,9 +94,10 @@ void ferry_job_info_free(ferry_job_info *infos, size_t n);
 /* Frees what one info holds (not the info itself). */
 void ferry_job_info_clear(ferry_job_info *in);
 
-/* Per-file results of a job, filtered by result name (NULL: all). */
-int ferry_manager_files(ferry_manager *m, const char *id, const char *result,
-                        ferry_file_info **out, size_t *n);
+/* Per-file results of a job, filtered by result name (NULL: all), in the
+ * order they happened: at most limit (0: no limit) after skipping offset. */
+int ferry_manager_files(ferry_manager *m, const char *id, const char *result, size_t offset,
+                        size_t limit, ferry_file_info **out, size_t *n);
 void ferry_file_info_free(ferry_file_info *files, size_t n);
 
 /* Forgets ended jobs that finished more than older_than_s seconds ago. */

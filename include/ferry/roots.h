@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct ferry_roots ferry_roots;
 
@@ -25,6 +26,23 @@ void ferry_roots_free(ferry_roots *r);
  * is false); FERRY_EOUTSIDE when it leads outside every root.
  */
 int ferry_roots_check(const ferry_roots *r, const char *path, bool may_be_missing);
+
+/* One entry of a directory listing. */
+typedef struct {
+    char *name;
+    char type; /* 'd' directory, 'f' regular file, 'l' symlink, 'o' other */
+    uint64_t size;
+    int64_t mtime; /* Unix seconds */
+} ferry_dirent;
+
+/*
+ * Lists the directory `path` beneath a root (opened with RESOLVE_BENEATH, so
+ * the listing cannot leave the root either): directories first, then by
+ * name, at most `max` entries (*truncated tells). *out owned by the caller.
+ */
+int ferry_roots_list(const ferry_roots *r, const char *path, size_t max, ferry_dirent **out,
+                     size_t *n, bool *truncated);
+void ferry_dirents_free(ferry_dirent *v, size_t n);
 
 size_t ferry_roots_count(const ferry_roots *r);
 const char *ferry_roots_path(const ferry_roots *r, size_t i);

@@ -36,6 +36,7 @@
 #define BATCH_FILES_MIN 16
 #define BATCH_BYTES (512ull << 20)
 #define BATCH_WAIT_MS 300
+#define SYNCFS_MIN_FILES 8 /* smaller batches use fdatasync per file */
 
 /* Files per batch: as many as a third of the free descriptors allow (the
  * queue holds two batches, and the rest of the process needs some). */
@@ -141,8 +142,22 @@ static ferry__pending *take_batch(ferry_job *job)
 static int sync_batch(ferry__pending *batch)
 {
     dev_t done[8];
-    size_t ndone = 0;
+    size_t ndone = 0, n = 0;
 
+    for (ferry__pending *p = batch; p; p = p->next)
+        n++;
+    /*
+     * A few files: fdatasync each. syncfs would also wait for every other
+     * program's dirty data on the filesystem (a render writing 10 GB makes a
+     * one-file copy wait for all of it); for a handful of files, a journal
+     * commit each costs less than that risk.
+     */
+    if (n < SYNCFS_MIN_FILES) {
+        for (ferry__pending *p = batch; p; p = p->next)
+            if (FERRY_SYS("sync", fdatasync(p->temp.fd)) < 0)
+                return -errno;
+        return 0;
+    }
     for (ferry__pending *p = batch; p; p = p->next) {
         bool seen = false;
         for (size_t i = 0; i < ndone; i++)

@@ -370,19 +370,30 @@ static void finish_dirs(ferry_job *job, bool stopped)
 }
 
 /* Names become durable with one syncfs per destination filesystem. */
+/*
+ * Names become durable: with few directories, an fsync of each (its entries,
+ * and the entries of the directories made in it); with many, one syncfs.
+ * fsync keeps a small copy from waiting for other programs' dirty data.
+ */
+#define FSYNC_DIRS_MAX 64
+
 static void sync_names(ferry_job *job)
 {
-    if (job->plan.ndirs == 0)
-        return;
-    int fd = open(job->plan.dirs[0].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return;
-    if (FERRY_SYS("sync", syncfs(fd)) < 0) {
-        char *msg = ferry__strfmt("sync '%s': %s", job->plan.dirs[0].path, strerror(errno));
-        ferry__job_fail(job, msg ? msg : "sync failed");
-        free(msg);
+    size_t n = job->plan.ndirs;
+    bool each = n <= FSYNC_DIRS_MAX;
+
+    for (size_t i = 0; i < (each ? n : 1); i++) {
+        const char *path = job->plan.dirs[i].path;
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (FERRY_SYS("sync", each ? fsync(fd) : syncfs(fd)) < 0) {
+            char *msg = ferry__strfmt("sync '%s': %s", path, strerror(errno));
+            ferry__job_fail(job, msg ? msg : "sync failed");
+            free(msg);
+        }
+        ferry__close(fd);
     }
-    ferry__close(fd);
 }
 
 /* Hands the plan to the pool; with durability on, the committer names

@@ -577,8 +577,8 @@ int ferry__journal_list(ferry__journal *j, const char *id, const char *state, co
     return FERRY_OK;
 }
 
-int ferry__journal_files(ferry__journal *j, const char *id, const char *result,
-                         ferry_file_info **out, size_t *n)
+int ferry__journal_files(ferry__journal *j, const char *id, const char *result, size_t offset,
+                         size_t limit, ferry_file_info **out, size_t *n)
 {
     sqlite3_stmt *st = NULL;
     ferry_file_info *v = NULL;
@@ -588,9 +588,11 @@ int ferry__journal_files(ferry__journal *j, const char *id, const char *result,
     pthread_mutex_lock(&j->lock);
     sqlite3_prepare_v2(j->db,
                        "SELECT path,dest,state,error,bytes FROM files WHERE job_id=?1"
-                       " AND (?2 IS NULL OR state=?2) ORDER BY rowid",
+                       " AND (?2 IS NULL OR state=?2) ORDER BY rowid LIMIT ?3 OFFSET ?4",
                        -1, &st, NULL);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, limit ? (int64_t)limit : -1);
+    sqlite3_bind_int64(st, 4, (int64_t)offset);
     if (result)
         sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC);
     while (st && sqlite3_step(st) == SQLITE_ROW) {

@@ -50,8 +50,8 @@ int ferry__journal_spec(ferry__journal *j, const char *id, char **out, ferry_job
 /* Jobs newest first; each filter NULL for any. */
 int ferry__journal_list(ferry__journal *j, const char *id, const char *state, const char *tag,
                         ferry_job_info **out, size_t *n);
-int ferry__journal_files(ferry__journal *j, const char *id, const char *result,
-                         ferry_file_info **out, size_t *n);
+int ferry__journal_files(ferry__journal *j, const char *id, const char *result, size_t offset,
+                         size_t limit, ferry_file_info **out, size_t *n);
 int ferry__journal_prune(ferry__journal *j, int64_t older_than_s, unsigned *removed);
 
 /* Ids of jobs that recovery marked interrupted at open; owned by the journal. */

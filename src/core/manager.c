@@ -577,8 +577,8 @@ void ferry_job_info_free(ferry_job_info *infos, size_t n)
     free(infos);
 }
 
-int ferry_manager_files(ferry_manager *m, const char *id, const char *result,
-                        ferry_file_info **out, size_t *n)
+int ferry_manager_files(ferry_manager *m, const char *id, const char *result, size_t offset,
+                        size_t limit, ferry_file_info **out, size_t *n)
 {
     if (!m->journal) {
         *out = NULL;
@@ -586,7 +586,7 @@ int ferry_manager_files(ferry_manager *m, const char *id, const char *result,
         return ferry__error(FERRY_EINVAL, "per-file results need the journal");
     }
     /* Results reach the journal within ~100 ms (its group commit). */
-    return ferry__journal_files(m->journal, id, result, out, n);
+    return ferry__journal_files(m->journal, id, result, offset, limit, out, n);
 }
 
 void ferry_file_info_free(ferry_file_info *files, size_t n)

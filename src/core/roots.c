@@ -9,11 +9,13 @@
 #define _GNU_SOURCE
 #include "ferry/roots.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -77,14 +79,22 @@ const char *ferry_roots_path(const ferry_roots *r, size_t i)
     return i < r->n ? r->v[i].path : NULL;
 }
 
-/* openat2 beneath dirfd: 0, or -errno (EXDEV: it would leave the root). */
-static int open_beneath(int dirfd, const char *rel)
+/* openat2 beneath dirfd with flags: the descriptor, or -errno (EXDEV: it
+ * would leave the root). */
+static int open_beneath_fd(int dirfd, const char *rel, uint64_t flags)
 {
-    struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_BENEATH};
+    struct open_how how = {.flags = flags | O_CLOEXEC, .resolve = RESOLVE_BENEATH};
     int fd = (int)syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof(how));
 
+    return fd < 0 ? -errno : fd;
+}
+
+static int open_beneath(int dirfd, const char *rel)
+{
+    int fd = open_beneath_fd(dirfd, rel, O_PATH);
+
     if (fd < 0)
-        return -errno;
+        return fd;
     close(fd);
     return 0;
 }
@@ -160,4 +170,81 @@ int ferry_roots_check(const ferry_roots *r, const char *path, bool may_be_missin
     if (best == FERRY_ENOTFOUND)
         return ferry__error(FERRY_ENOTFOUND, "'%s' does not exist", path);
     return ferry__error(FERRY_EOUTSIDE, "'%s' is outside the allowed roots", path);
+}
+
+static int dirent_cmp(const void *a, const void *b)
+{
+    const ferry_dirent *x = a, *y = b;
+
+    if ((x->type == 'd') != (y->type == 'd'))
+        return x->type == 'd' ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+void ferry_dirents_free(ferry_dirent *v, size_t n)
+{
+    for (size_t i = 0; v && i < n; i++)
+        free(v[i].name);
+    free(v);
+}
+
+int ferry_roots_list(const ferry_roots *r, const char *path, size_t max, ferry_dirent **out,
+                     size_t *n, bool *truncated)
+{
+    int rc = ferry_roots_check(r, path, false), fd = -1;
+    ferry_dirent *v = NULL;
+    size_t cap = 0;
+    DIR *d;
+    struct dirent *de;
+
+    *out = NULL;
+    *n = 0;
+    *truncated = false;
+    if (rc)
+        return rc;
+    for (size_t i = 0; i < r->n && fd < 0; i++) {
+        const char *rel = relative_to(r->v[i].path, path);
+        if (rel)
+            fd = open_beneath_fd(r->v[i].fd, rel, O_RDONLY | O_DIRECTORY);
+    }
+    if (fd < 0)
+        return ferry__error_os(FERRY_EOS, -fd, "list '%s'", path);
+    if (!(d = fdopendir(fd))) {
+        close(fd);
+        return ferry__error_os(FERRY_EOS, errno, "list '%s'", path);
+    }
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+            continue;
+        if (*n == max) {
+            *truncated = true;
+            break;
+        }
+        if (*n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            ferry_dirent *p = realloc(v, ncap * sizeof(*v));
+            if (!p)
+                break;
+            v = p;
+            cap = ncap;
+        }
+        ferry_dirent *e = &v[*n];
+        if (!(e->name = strdup(de->d_name)))
+            break;
+        e->type = 'o';
+        e->size = 0;
+        e->mtime = 0;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+            e->type = S_ISDIR(st.st_mode) ? 'd' : S_ISREG(st.st_mode) ? 'f' : S_ISLNK(st.st_mode) ? 'l' : 'o';
+            e->size = (uint64_t)st.st_size;
+            e->mtime = (int64_t)st.st_mtim.tv_sec;
+        }
+        (*n)++;
+    }
+    closedir(d);
+    if (v)
+        qsort(v, *n, sizeof(*v), dirent_cmp);
+    *out = v;
+    return FERRY_OK;
 }

@@ -22,8 +22,7 @@ export function writeRandom(path, size) {
 }
 
 // Starts the daemon; resolves when it printed its URL.
-export async function startDaemon(t, extra = []) {
-  const token = randomBytes(16).toString('hex');
+export async function startDaemon(t, extra = [], token = randomBytes(16).toString('hex')) {
   const args = ['serve', '--listen', '127.0.0.1:0', '--root', t.root, '--state-dir', t.state, ...extra];
   const proc = spawn(FERRY, args, { env: { ...process.env, FERRY_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

@@ -272,10 +272,13 @@ static void test_tags_and_journal(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(v[0].files_done, 3000);
     ferry_job_info_free(v, n);
-    assert_int_equal(ferry_manager_files(m, c, "done", &f, &n), FERRY_OK);
+    assert_int_equal(ferry_manager_files(m, c, "done", 0, 0, &f, &n), FERRY_OK);
     assert_int_equal(n, 3000);
     ferry_file_info_free(f, n);
-    assert_int_equal(ferry_manager_files(m, c, "failed", &f, &n), FERRY_OK);
+    assert_int_equal(ferry_manager_files(m, c, NULL, 2990, 100, &f, &n), FERRY_OK);
+    assert_int_equal(n, 10); /* paged */
+    ferry_file_info_free(f, n);
+    assert_int_equal(ferry_manager_files(m, c, "failed", 0, 0, &f, &n), FERRY_OK);
     assert_int_equal(n, 0);
     ferry_file_info_free(f, n);
     unsigned removed;
