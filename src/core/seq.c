@@ -1,0 +1,539 @@
+/*
+ * core/seq.c: frame sets, patterns and grouping; see ferry/seq.h and
+ * docs/sequences.md for the rules and the ambiguous cases.
+ */
+#define _GNU_SOURCE
+#include "ferry/seq.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/error.h"
+#include "util/str.h"
+
+#define MAX_DIGITS 18 /* frames fit an int64_t with room to add a step */
+
+/* --- frame sets ---------------------------------------------------------------- */
+
+void ferry_frameset_init(ferry_frameset *fs)
+{
+    fs->r = NULL;
+    fs->n = fs->cap = 0;
+}
+
+void ferry_frameset_release(ferry_frameset *fs)
+{
+    free(fs->r);
+    ferry_frameset_init(fs);
+}
+
+static int push(ferry_frameset *fs, int64_t start, int64_t end, int64_t step)
+{
+    if (fs->n == fs->cap) {
+        size_t ncap = fs->cap ? fs->cap * 2 : 4;
+        ferry_frange *p = realloc(fs->r, ncap * sizeof(*p));
+        if (!p)
+            return ferry__error(FERRY_ENOMEM, "out of memory");
+        fs->r = p;
+        fs->cap = ncap;
+    }
+    fs->r[fs->n++] = (ferry_frange){start, end, step};
+    return FERRY_OK;
+}
+
+int ferry_frameset_add(ferry_frameset *fs, int64_t f)
+{
+    ferry_frange *last = fs->n ? &fs->r[fs->n - 1] : NULL;
+
+    if (last && f > last->end) {
+        if (last->start == last->end) { /* a single frame becomes a run of two */
+            last->step = f - last->start;
+            last->end = f;
+            return FERRY_OK;
+        }
+        if (f == last->end + last->step) {
+            last->end = f;
+            return FERRY_OK;
+        }
+    }
+    if (last && f <= last->end && ferry_frameset_contains(fs, f))
+        return FERRY_OK;
+    return push(fs, f, f, 1);
+}
+
+/* Reads an optionally negative integer of at most MAX_DIGITS digits. */
+static const char *read_int(const char *p, int64_t *out)
+{
+    bool neg = false;
+    int64_t v = 0;
+    int digits = 0;
+
+    if (*p == '-') {
+        neg = true;
+        p++;
+    }
+    while (isdigit((unsigned char)*p)) {
+        if (++digits > MAX_DIGITS)
+            return NULL;
+        v = v * 10 + (*p++ - '0');
+    }
+    if (!digits)
+        return NULL;
+    *out = neg ? -v : v;
+    return p;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const ferry_frange *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sorts the ranges and merges the step-1 ones that touch or overlap. */
+static void normalise(ferry_frameset *fs)
+{
+    size_t out = 0;
+
+    qsort(fs->r, fs->n, sizeof(*fs->r), range_cmp);
+    for (size_t i = 0; i < fs->n; i++) {
+        ferry_frange *prev = out ? &fs->r[out - 1] : NULL, *cur = &fs->r[i];
+        if (prev && prev->step == 1 && (cur->step == 1 || cur->start == cur->end) &&
+            cur->start <= prev->end + 1) {
+            if (cur->end > prev->end)
+                prev->end = cur->end;
+            continue;
+        }
+        fs->r[out++] = *cur;
+    }
+    fs->n = out;
+}
+
+int ferry_frameset_parse(const char *s, ferry_frameset *out)
+{
+    const char *p = s;
+
+    ferry_frameset_init(out);
+    if (!s || !*s)
+        return ferry__error(FERRY_EINVAL, "empty frame set");
+    for (;;) {
+        int64_t a, b, step = 1;
+        while (*p == ' ')
+            p++;
+        if (!(p = read_int(p, &a)))
+            goto bad;
+        b = a;
+        if (*p == '-') {
+            if (!(p = read_int(p + 1, &b)) || b < a)
+                goto bad;
+            if (*p == 'x' || *p == ':') {
+                if (!(p = read_int(p + 1, &step)) || step < 1)
+                    goto bad;
+            }
+        }
+        b = a + (b - a) / step * step;
+        if (push(out, a, b, step))
+            return FERRY_ENOMEM;
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        if (*p++ != ',')
+            goto bad;
+    }
+    normalise(out);
+    return FERRY_OK;
+bad:
+    ferry_frameset_release(out);
+    return ferry__error(FERRY_EINVAL,
+                        "invalid frame set '%s': expected frames like 1001-1100, 1001-1100x2 or "
+                        "1,5,10-20",
+                        s);
+}
+
+char *ferry_frameset_format(const ferry_frameset *fs)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+
+    if (!f)
+        return NULL;
+    for (size_t i = 0; i < fs->n; i++) {
+        const ferry_frange *r = &fs->r[i];
+        if (i)
+            fputc(',', f);
+        if (r->start == r->end)
+            fprintf(f, "%" PRId64, r->start);
+        else if (r->step == 1)
+            fprintf(f, "%" PRId64 "-%" PRId64, r->start, r->end);
+        else if (r->end - r->start == r->step) /* two frames read better as a list */
+            fprintf(f, "%" PRId64 ",%" PRId64, r->start, r->end);
+        else
+            fprintf(f, "%" PRId64 "-%" PRId64 "x%" PRId64, r->start, r->end, r->step);
+    }
+    fclose(f);
+    return buf;
+}
+
+uint64_t ferry_frameset_count(const ferry_frameset *fs)
+{
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < fs->n; i++)
+        n += (uint64_t)((fs->r[i].end - fs->r[i].start) / fs->r[i].step) + 1;
+    return n;
+}
+
+bool ferry_frameset_contains(const ferry_frameset *fs, int64_t f)
+{
+    for (size_t i = 0; i < fs->n; i++) {
+        const ferry_frange *r = &fs->r[i];
+        if (f >= r->start && f <= r->end && (f - r->start) % r->step == 0)
+            return true;
+    }
+    return false;
+}
+
+int ferry_frameset_missing(const ferry_frameset *want, const ferry_frameset *have,
+                           ferry_frameset *out)
+{
+    ferry_frameset_init(out);
+    for (size_t i = 0; i < want->n; i++) {
+        const ferry_frange *r = &want->r[i];
+        for (int64_t f = r->start; f <= r->end; f += r->step)
+            if (!ferry_frameset_contains(have, f) && ferry_frameset_add(out, f))
+                return FERRY_ENOMEM;
+    }
+    return FERRY_OK;
+}
+
+/* --- patterns -------------------------------------------------------------------- */
+
+void ferry_pattern_release(ferry_pattern *p)
+{
+    free(p->head);
+    free(p->tail);
+    p->head = p->tail = NULL;
+}
+
+/* Finds the frame token in s: [*b, *e) and its padding; false when none. */
+static bool find_token(const char *s, const char **b, const char **e, int *pad)
+{
+    const char *base = strrchr(s, '/');
+    base = base ? base + 1 : s;
+    for (const char *p = s + strlen(s); p-- > base;) {
+        if (*p == '#' || *p == '@') {
+            const char *q = p;
+            while (q > base && q[-1] == *p)
+                q--;
+            int k = (int)(p - q + 1);
+            *b = q;
+            *e = p + 1;
+            /* '@' is one digit each; '#' too, except that a lone '#' is four
+             * (fileseq's habit), so pad 1 is written '@'. */
+            *pad = *p == '@' ? k : (k == 1 ? 4 : k);
+            return true;
+        }
+        if (*p == 'd' && p > base) {
+            const char *q = p - 1;
+            while (q > base && isdigit((unsigned char)*q))
+                q--;
+            if (*q == '%') {
+                *b = q;
+                *e = p + 1;
+                *pad = q + 1 < p ? atoi(q + 1) : 0;
+                return true;
+            }
+        }
+        if (*p == 'F' && p > base && p[-1] == '$') {
+            const char *q = p + 1;
+            while (isdigit((unsigned char)*q))
+                q++;
+            *b = p - 1;
+            *e = q;
+            *pad = q > p + 1 ? atoi(p + 1) : 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+int ferry_pattern_parse(const char *s, ferry_pattern *out)
+{
+    const char *b, *e;
+    int pad;
+
+    out->head = out->tail = NULL;
+    if (!s || !find_token(s, &b, &e, &pad))
+        return ferry__error(FERRY_EINVAL,
+                            "'%s' is not a sequence pattern: expected a frame such as ####, @@@@, "
+                            "%%04d or $F4",
+                            s ? s : "");
+    if (pad > MAX_DIGITS)
+        return ferry__error(FERRY_EINVAL, "'%s': padding over %d digits", s, MAX_DIGITS);
+    out->head = strndup(s, (size_t)(b - s));
+    out->tail = strdup(e);
+    out->pad = pad;
+    if (!out->head || !out->tail) {
+        ferry_pattern_release(out);
+        return ferry__error(FERRY_ENOMEM, "out of memory");
+    }
+    return FERRY_OK;
+}
+
+char *ferry_pattern_format(const ferry_pattern *p, char style)
+{
+    char tok[32];
+    int pad = p->pad;
+
+    switch (style) {
+    case '%':
+        snprintf(tok, sizeof(tok), pad ? "%%0%dd" : "%%d", pad);
+        break;
+    case '$':
+        snprintf(tok, sizeof(tok), pad ? "$F%d" : "$F", pad);
+        break;
+    default:
+        if (pad <= 1 || style == '@') {
+            int k = pad ? pad : 1;
+            memset(tok, '@', (size_t)k);
+            tok[k] = '\0';
+        } else {
+            memset(tok, '#', (size_t)pad);
+            tok[pad] = '\0';
+        }
+    }
+    return ferry__strfmt("%s%s%s", p->head, tok, p->tail);
+}
+
+char *ferry_pattern_frame(const ferry_pattern *p, int64_t frame)
+{
+    if (frame < 0)
+        return ferry__strfmt("%s-%0*" PRId64 "%s", p->head, p->pad, -frame, p->tail);
+    return ferry__strfmt("%s%0*" PRId64 "%s", p->head, p->pad, frame, p->tail);
+}
+
+/* Reads the digits of a frame at s (sign included); width and leading zero out. */
+static const char *read_frame(const char *s, int64_t *frame, int *width, bool *lead0)
+{
+    const char *d = *s == '-' ? s + 1 : s, *p = read_int(s, frame);
+
+    if (!p)
+        return NULL;
+    *width = (int)(p - d);
+    *lead0 = *width > 1 && *d == '0';
+    return p;
+}
+
+/* A frame of padding `pad` is written with exactly pad digits, or more
+ * without a leading zero (pad 3: 999, 1000); pad 0 never has a leading zero. */
+static bool fits(int pad, int width, bool lead0)
+{
+    if (pad == 0)
+        return !lead0;
+    return width == pad || (width > pad && !lead0);
+}
+
+bool ferry_pattern_match(const ferry_pattern *p, const char *name, int64_t *frame)
+{
+    size_t hn = strlen(p->head), tn = strlen(p->tail), nn = strlen(name);
+    int width;
+    bool lead0;
+    const char *end;
+
+    if (nn < hn + tn + 1 || strncmp(name, p->head, hn) || strcmp(name + nn - tn, p->tail))
+        return false;
+    end = read_frame(name + hn, frame, &width, &lead0);
+    return end == name + nn - tn && fits(p->pad, width, lead0);
+}
+
+/* --- grouping ---------------------------------------------------------------------- */
+
+typedef struct {
+    size_t idx;     /* into names */
+    const char *name;
+    size_t hlen;    /* head is name[0..hlen) */
+    const char *tail;
+    int64_t frame;
+    int width;
+    bool lead0;
+    int pad;        /* assigned */
+} cand;
+
+/* Splits a name into head, frame and tail; false when it has no frame. */
+static bool split_name(const char *name, cand *c)
+{
+    const char *dot = strrchr(name, '.'), *d, *start;
+
+    if (!dot || dot == name)
+        dot = name + strlen(name); /* no extension: the frame ends the name */
+    d = dot;
+    while (d > name && isdigit((unsigned char)d[-1]))
+        d--;
+    if (d == dot || dot - d > MAX_DIGITS)
+        return false;
+    start = d;
+    if (start > name + 1 && start[-1] == '-' &&
+        (start[-2] == '.' || start[-2] == '_'))
+        start--; /* a negative frame: "shot.-0005.exr" */
+    if (start > name && start[-1] != '.' && start[-1] != '_' && start[-1] != '-')
+        return false; /* "v003", "render1001": a version or part of a word */
+    c->name = name;
+    c->hlen = (size_t)(start - name);
+    c->tail = dot;
+    read_frame(start, &c->frame, &c->width, &c->lead0);
+    return true;
+}
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    size_t n = x->hlen < y->hlen ? x->hlen : y->hlen;
+    int c = strncmp(x->name, y->name, n);
+
+    if (c || x->hlen != y->hlen)
+        return c ? c : (x->hlen < y->hlen ? -1 : 1);
+    if ((c = strcmp(x->tail, y->tail)))
+        return c;
+    return x->frame < y->frame ? -1 : x->frame > y->frame;
+}
+
+static bool same_key(const cand *a, const cand *b)
+{
+    return a->hlen == b->hlen && !strncmp(a->name, b->name, a->hlen) && !strcmp(a->tail, b->tail);
+}
+
+void ferry_seqs_free(ferry_seq *seqs, size_t n)
+{
+    for (size_t i = 0; seqs && i < n; i++) {
+        ferry_pattern_release(&seqs[i].pattern);
+        ferry_frameset_release(&seqs[i].frames);
+    }
+    free(seqs);
+}
+
+/*
+ * Padding within one head/tail group: a frame with a leading zero fixes its
+ * width as the padding; a frame without one fits any padding up to its width.
+ * Each candidate gets the widest fixed padding it fits, else (none fixed) the
+ * narrowest width of the group; frames of different paddings are different
+ * sequences ("1.exr" and "01.exr" are two files, not one frame twice).
+ */
+static void assign_pads(cand *g, size_t n)
+{
+    int fixed[8], nfixed = 0, narrow = 99;
+
+    for (size_t i = 0; i < n; i++) {
+        if (g[i].lead0) {
+            bool seen = false;
+            for (int k = 0; k < nfixed; k++)
+                seen |= fixed[k] == g[i].width;
+            if (!seen && nfixed < 8)
+                fixed[nfixed++] = g[i].width;
+        } else if (g[i].width < narrow) {
+            narrow = g[i].width;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        int best = -1;
+        for (int k = 0; k < nfixed; k++)
+            if (fits(fixed[k], g[i].width, g[i].lead0) && fixed[k] > best)
+                best = fixed[k];
+        g[i].pad = best >= 0 ? best : (narrow == 1 ? 0 : narrow);
+    }
+}
+
+static int pad_cmp(const void *a, const void *b)
+{
+    const cand *x = a, *y = b;
+    if (x->pad != y->pad)
+        return x->pad < y->pad ? -1 : 1;
+    return x->frame < y->frame ? -1 : x->frame > y->frame;
+}
+
+static int idx_cmp(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+int ferry_seq_group(const char *const *names, const uint64_t *sizes, size_t n, ferry_seq **seqs,
+                    size_t *nseqs, size_t **singles, size_t *nsingles)
+{
+    cand *c = calloc(n ? n : 1, sizeof(*c));
+    size_t nc = 0, cap_s = 0;
+    int rc = FERRY_OK;
+
+    *seqs = NULL;
+    *nseqs = 0;
+    *singles = calloc(n ? n : 1, sizeof(size_t));
+    *nsingles = 0;
+    if (!c || !*singles) {
+        free(c);
+        free(*singles);
+        return ferry__error(FERRY_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        c[nc].idx = i;
+        if (split_name(names[i], &c[nc]))
+            nc++;
+        else
+            (*singles)[(*nsingles)++] = i;
+    }
+    qsort(c, nc, sizeof(*c), cand_cmp);
+    for (size_t i = 0; i < nc && !rc;) {
+        size_t j = i + 1;
+        while (j < nc && same_key(&c[i], &c[j]))
+            j++;
+        assign_pads(c + i, j - i);
+        qsort(c + i, j - i, sizeof(*c), pad_cmp);
+        for (size_t a = i; a < j && !rc;) {
+            size_t b = a + 1;
+            while (b < j && c[b].pad == c[a].pad)
+                b++;
+            if (b - a < 2) {
+                (*singles)[(*nsingles)++] = c[a].idx;
+            } else {
+                if (*nseqs == cap_s) {
+                    size_t ncap = cap_s ? cap_s * 2 : 8;
+                    ferry_seq *p = realloc(*seqs, ncap * sizeof(*p));
+                    if (!p) {
+                        rc = ferry__error(FERRY_ENOMEM, "out of memory");
+                        break;
+                    }
+                    *seqs = p;
+                    cap_s = ncap;
+                }
+                ferry_seq *s = &(*seqs)[(*nseqs)++];
+                memset(s, 0, sizeof(*s));
+                s->pattern.head = strndup(c[a].name, c[a].hlen);
+                s->pattern.tail = strdup(c[a].tail);
+                s->pattern.pad = c[a].pad;
+                ferry_frameset_init(&s->frames);
+                for (size_t k = a; k < b; k++) {
+                    ferry_frameset_add(&s->frames, c[k].frame);
+                    if (sizes)
+                        s->bytes += sizes[c[k].idx];
+                }
+                if (!s->pattern.head || !s->pattern.tail)
+                    rc = ferry__error(FERRY_ENOMEM, "out of memory");
+            }
+            a = b;
+        }
+        i = j;
+    }
+    free(c);
+    qsort(*singles, *nsingles, sizeof(size_t), idx_cmp); /* in the order given */
+    if (rc) {
+        ferry_seqs_free(*seqs, *nseqs);
+        free(*singles);
+        *seqs = NULL;
+        *singles = NULL;
+        *nseqs = *nsingles = 0;
+    }
+    return rc;
+}
