@@ -86,4 +86,24 @@ int ferry_seq_group(const char *const *names, const uint64_t *sizes, size_t n, f
                     size_t *nseqs, size_t **singles, size_t *nsingles);
 void ferry_seqs_free(ferry_seq *seqs, size_t n);
 
+/* A directory as sequences, single files and subdirectories. */
+typedef struct {
+    ferry_seq *seqs;
+    size_t nseqs;
+    char **files;      /* single files (names) */
+    uint64_t *file_bytes;
+    size_t nfiles;
+    char **dirs;       /* subdirectory names, sorted */
+    size_t ndirs;
+} ferry_seq_listing;
+
+/* Reads a directory in one pass (one fstatat per entry for its type and
+ * size) and groups it. Release with ferry_seq_listing_release. */
+int ferry_seq_scan(const char *dir, ferry_seq_listing *out);
+void ferry_seq_listing_release(ferry_seq_listing *l);
+
+/* The frames missing between a sequence's first and last frame (for step-1
+ * sequences; none for stepped ones), as a new set. */
+int ferry_seq_missing(const ferry_seq *s, ferry_frameset *out);
+
 #endif

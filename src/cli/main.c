@@ -10,6 +10,8 @@
 static const cli_command commands[] = {
     {"copy", "copy files, trees and frame sequences; nothing partial is ever left", cmd_copy,
      cmd_copy_help},
+    {"ls", "list directories as frame sequences (range, count, size, gaps)", cmd_ls,
+     cmd_ls_help},
     {"jobs", "list the jobs of the journal", cmd_jobs, cmd_jobs_help},
     {"resume", "run an interrupted or cancelled job again", cmd_resume, cmd_resume_help},
     {"prune", "forget old ended jobs", cmd_prune, cmd_prune_help},

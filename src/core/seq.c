@@ -6,11 +6,14 @@
 #include "ferry/seq.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "util/error.h"
 #include "util/str.h"
@@ -535,5 +538,125 @@ int ferry_seq_group(const char *const *names, const uint64_t *sizes, size_t n, f
         *singles = NULL;
         *nseqs = *nsingles = 0;
     }
+    return rc;
+}
+
+/* --- scanning a directory ------------------------------------------------------------ */
+
+void ferry_seq_listing_release(ferry_seq_listing *l)
+{
+    ferry_seqs_free(l->seqs, l->nseqs);
+    for (size_t i = 0; i < l->nfiles; i++)
+        free(l->files[i]);
+    for (size_t i = 0; i < l->ndirs; i++)
+        free(l->dirs[i]);
+    free(l->files);
+    free(l->file_bytes);
+    free(l->dirs);
+    memset(l, 0, sizeof(*l));
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ferry_seq_scan(const char *dir, ferry_seq_listing *out)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char **names = NULL;
+    uint64_t *sizes = NULL;
+    size_t n = 0, cap = 0, *singles = NULL, nsingles = 0;
+    int rc = FERRY_OK;
+
+    memset(out, 0, sizeof(*out));
+    if (!d)
+        return ferry__error_os(ferry__code_of_errno(errno), errno, "list '%s'", dir);
+    out->dirs = NULL;
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (de->d_name[0] == '.' && (!de->d_name[1] || (de->d_name[1] == '.' && !de->d_name[2])))
+            continue;
+        if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue; /* vanished meanwhile */
+        if (S_ISDIR(st.st_mode)) {
+            char **p = realloc(out->dirs, (out->ndirs + 1) * sizeof(char *));
+            if (!p || !(p[out->ndirs] = strdup(de->d_name))) {
+                if (p)
+                    out->dirs = p;
+                rc = FERRY_ENOMEM;
+                break;
+            }
+            out->dirs = p;
+            out->ndirs++;
+            continue;
+        }
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 256;
+            char **pn = realloc(names, ncap * sizeof(char *));
+            if (pn)
+                names = pn;
+            uint64_t *ps = pn ? realloc(sizes, ncap * sizeof(uint64_t)) : NULL;
+            if (!pn || !ps) {
+                rc = FERRY_ENOMEM;
+                break;
+            }
+            sizes = ps;
+            cap = ncap;
+        }
+        if (!(names[n] = strdup(de->d_name))) {
+            rc = FERRY_ENOMEM;
+            break;
+        }
+        sizes[n++] = (uint64_t)st.st_size;
+    }
+    closedir(d);
+    if (!rc)
+        rc = ferry_seq_group((const char *const *)names, sizes, n, &out->seqs, &out->nseqs,
+                             &singles, &nsingles);
+    if (!rc) {
+        out->files = calloc(nsingles ? nsingles : 1, sizeof(char *));
+        out->file_bytes = calloc(nsingles ? nsingles : 1, sizeof(uint64_t));
+        if (!out->files || !out->file_bytes)
+            rc = FERRY_ENOMEM;
+        for (size_t i = 0; !rc && i < nsingles; i++) {
+            out->files[i] = names[singles[i]];
+            out->file_bytes[i] = sizes[singles[i]];
+            names[singles[i]] = NULL;
+            out->nfiles++;
+        }
+        if (out->dirs)
+            qsort(out->dirs, out->ndirs, sizeof(char *), str_cmp);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(sizes);
+    free(singles);
+    if (rc) {
+        ferry_seq_listing_release(out);
+        return ferry__error(rc, "out of memory listing '%s'", dir);
+    }
+    return FERRY_OK;
+}
+
+int ferry_seq_missing(const ferry_seq *s, ferry_frameset *out)
+{
+    ferry_frameset all;
+    int rc;
+
+    ferry_frameset_init(out);
+    for (size_t i = 0; i < s->frames.n; i++)
+        if (s->frames.r[i].step != 1 && s->frames.r[i].start != s->frames.r[i].end)
+            return FERRY_OK; /* stepped on purpose: nothing is "missing" */
+    if (s->frames.n == 0)
+        return FERRY_OK;
+    ferry_frameset_init(&all);
+    if ((rc = ferry_frameset_add(&all, s->frames.r[0].start)))
+        return rc;
+    all.r[0].end = s->frames.r[s->frames.n - 1].end;
+    rc = ferry_frameset_missing(&all, &s->frames, out);
+    ferry_frameset_release(&all);
     return rc;
 }
