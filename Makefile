@@ -7,7 +7,8 @@ BUILD ?= build
 GEN   := -G Ninja
 JOBS  ?= $(shell nproc)
 
-.PHONY: all build deps run test test-fast test-asan test-tsan bench clean
+.PHONY: all build deps run test test-fast test-asan test-tsan bench fuzz clean
+FUZZ_SECONDS ?= 60
 
 all: build
 
@@ -38,5 +39,16 @@ test-fast: build
 bench: deps build
 	@bash bench/run-all.sh
 
+# libFuzzer (clang) on each target for FUZZ_SECONDS, growing its corpus in tests/fuzz/corpus.
+fuzz: deps
+	@CC=clang CXX=clang++ cmake -S . -B build-fuzz $(GEN) -DCMAKE_BUILD_TYPE=Debug -DFERRY_FUZZ=ON \
+		-DFERRY_SANITIZE=address >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@for t in build-fuzz/tests/fuzz_*; do \
+		c=tests/fuzz/corpus/$$(basename $$t | sed 's/^fuzz_//'); \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
+		$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$c || exit 1; \
+	done
+
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

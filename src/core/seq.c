@@ -344,14 +344,22 @@ static bool fits(int pad, int width, bool lead0)
 bool ferry_pattern_match(const ferry_pattern *p, const char *name, int64_t *frame)
 {
     size_t hn = strlen(p->head), tn = strlen(p->tail), nn = strlen(name);
+    char digits[MAX_DIGITS + 2];
+    size_t dn;
     int width;
     bool lead0;
-    const char *end;
 
     if (nn < hn + tn + 1 || strncmp(name, p->head, hn) || strcmp(name + nn - tn, p->tail))
         return false;
-    end = read_frame(name + hn, frame, &width, &lead0);
-    return end == name + nn - tn && fits(p->pad, width, lead0);
+    /* The frame is exactly what lies between head and tail (a tail may begin
+     * with a digit: "a.####5.exr"). */
+    dn = nn - tn - hn;
+    if (dn >= sizeof(digits))
+        return false;
+    memcpy(digits, name + hn, dn);
+    digits[dn] = '\0';
+    const char *end = read_frame(digits, frame, &width, &lead0);
+    return end == digits + dn && fits(p->pad, width, lead0);
 }
 
 /* --- grouping ---------------------------------------------------------------------- */
