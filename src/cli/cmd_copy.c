@@ -38,6 +38,7 @@ void cmd_copy_help(FILE *out)
             "      --tag NAME          group name of the job (a shot, a batch), for ferry jobs\n"
             "      --state-dir DIR     journal directory (default $XDG_STATE_HOME/ferry or\n"
             "                          ~/.local/state/ferry)\n"
+            "      --no-journal        keep no record of this copy (no ferry jobs/resume)\n"
             "  -q, --quiet             print errors only\n"
             "  -h, --help              show this help\n\n"
             "Identical files (same size and modification time) are skipped.\n"
@@ -45,10 +46,19 @@ void cmd_copy_help(FILE *out)
             FERRY_DEFAULT_WORKERS);
 }
 
-enum { OPT_BWLIMIT = 256, OPT_CONFLICT, OPT_NO_FSYNC, OPT_TEMP_NAMES, OPT_JSON, OPT_TAG, OPT_STATE };
+enum {
+    OPT_BWLIMIT = 256,
+    OPT_CONFLICT,
+    OPT_NO_FSYNC,
+    OPT_TEMP_NAMES,
+    OPT_JSON,
+    OPT_TAG,
+    OPT_STATE,
+    OPT_NO_JOURNAL
+};
 
 static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *out,
-                      const char **state_dir)
+                      const char **state_dir, bool *no_journal)
 {
     static const struct option opts[] = {
         {"jobs", required_argument, NULL, 'j'},
@@ -59,6 +69,7 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
         {"json", no_argument, NULL, OPT_JSON},
         {"tag", required_argument, NULL, OPT_TAG},
         {"state-dir", required_argument, NULL, OPT_STATE},
+        {"no-journal", no_argument, NULL, OPT_NO_JOURNAL},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -100,6 +111,9 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
         case OPT_STATE:
             *state_dir = optarg;
             break;
+        case OPT_NO_JOURNAL:
+            *no_journal = true;
+            break;
         case 'q':
             out->quiet = true;
             break;
@@ -126,15 +140,16 @@ int cmd_copy(int argc, char **argv)
     cli_output out = {0};
     ferry_manager *m;
     const char *state_dir = NULL;
+    bool no_journal = false;
     char id[16];
     int rc;
 
     ferry_job_spec_init(&spec);
-    if ((rc = parse_args(argc, argv, &spec, &out, &state_dir)) != 0)
+    if ((rc = parse_args(argc, argv, &spec, &out, &state_dir, &no_journal)) != 0)
         return rc < 0 ? 0 : rc;
     out.tty = isatty(STDERR_FILENO);
     cli_block_signals(); /* before any thread exists, so that all inherit the mask */
-    if ((rc = cli_open_manager(&m, state_dir, spec.workers, out.quiet)))
+    if ((rc = cli_open_manager(&m, state_dir, spec.workers, out.quiet, no_journal)))
         return rc;
     if (ferry_manager_submit(m, &spec, id) < 0) {
         fprintf(stderr, "ferry: %s\n", ferry_error_last());

@@ -160,7 +160,7 @@ int cmd_jobs(int argc, char **argv)
         return cli_usage_error("jobs", "unexpected argument '%s'", argv[optind]);
     if (a.state && !valid_state(a.state))
         return cli_usage_error("jobs", "invalid --state '%s'", a.state);
-    if ((rc = cli_open_manager(&m, a.state_dir, 1, a.json)))
+    if ((rc = cli_open_manager(&m, a.state_dir, 1, a.json, false)))
         return rc;
     if (ferry_manager_list(m, a.state, a.tag, &v, &n) < 0) {
         fprintf(stderr, "ferry: %s\n", ferry_error_last());
@@ -209,7 +209,7 @@ int cmd_resume(int argc, char **argv)
     out.quiet = a.quiet;
     out.tty = isatty(STDERR_FILENO);
     cli_block_signals();
-    if ((rc = cli_open_manager(&m, a.state_dir, 0, a.quiet)))
+    if ((rc = cli_open_manager(&m, a.state_dir, 0, a.quiet, false)))
         return rc;
     if (ferry_manager_resume(m, argv[optind]) < 0) {
         fprintf(stderr, "ferry: %s\n", ferry_error_last());
@@ -235,7 +235,7 @@ int cmd_prune(int argc, char **argv)
         if (*end || days < 0)
             return cli_usage_error("prune", "invalid --older-than '%s': days", a.older);
     }
-    if ((rc = cli_open_manager(&m, a.state_dir, 1, a.quiet)))
+    if ((rc = cli_open_manager(&m, a.state_dir, 1, a.quiet, false)))
         return rc;
     rc = ferry_manager_prune(m, (int64_t)days * 86400, &removed);
     if (rc < 0)

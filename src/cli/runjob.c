@@ -42,12 +42,14 @@ void cli_block_signals(void)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
-int cli_open_manager(ferry_manager **m, const char *state_dir, unsigned workers, bool quiet)
+int cli_open_manager(ferry_manager **m, const char *state_dir, unsigned workers, bool quiet,
+                     bool no_journal)
 {
     ferry_manager_opts opts;
 
     ferry_manager_opts_init(&opts);
     opts.state_dir = state_dir;
+    opts.no_journal = no_journal;
     opts.workers = workers;
     opts.max_running = 1;
     if (ferry_manager_open(m, &opts) < 0) {

@@ -20,7 +20,8 @@ typedef struct {
  * Opens the manager of state_dir (NULL: the default), printing its notice
  * (recovery, a journal moved aside) unless quiet. Returns 0 or exit status 1.
  */
-int cli_open_manager(ferry_manager **m, const char *state_dir, unsigned workers, bool quiet);
+int cli_open_manager(ferry_manager **m, const char *state_dir, unsigned workers, bool quiet,
+                     bool no_journal);
 
 /*
  * Signals must be blocked (cli_block_signals) before the manager starts its

@@ -77,23 +77,24 @@ static int db_error(ferry__journal *j, const char *what)
 
 /* --- opening, with corruption handled ---------------------------------- */
 
+/*
+ * Opens and prepares the schema. A file that is not a database, or a damaged
+ * one, fails here (SQLITE_NOTADB, SQLITE_CORRUPT) and is moved aside by the
+ * caller. No full integrity check on every open: its cost grows with the
+ * journal, and every later statement reports damage anyway.
+ */
 static int try_open(ferry__journal *j, const char *path)
 {
     char *err = NULL;
-    sqlite3_stmt *st = NULL;
-    int ok = 0;
 
     if (sqlite3_open_v2(path, &j->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                                           SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
-        return -1;
+        goto fail;
     sqlite3_busy_timeout(j->db, 5000);
-    if (sqlite3_prepare_v2(j->db, "PRAGMA quick_check", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        ok = !strcmp((const char *)sqlite3_column_text(st, 0), "ok");
-    sqlite3_finalize(st);
-    if (ok && sqlite3_exec(j->db, schema, NULL, NULL, &err) == SQLITE_OK)
+    if (sqlite3_exec(j->db, schema, NULL, NULL, &err) == SQLITE_OK)
         return 0;
     sqlite3_free(err);
+fail:
     sqlite3_close(j->db);
     j->db = NULL;
     return -1;
