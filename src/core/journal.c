@@ -5,6 +5,13 @@
  * WAL sync, and a crash loses at most the last group of results, never the
  * database. What the journal says about a file is a report; the promise
  * about files on disk is kept by the commit protocol, not by the journal.
+ *
+ * Checkpoints fsync, and on ext4 (data=ordered) an fsync commits the
+ * filesystem journal, which writes out every dirty page in it: a checkpoint
+ * in the middle of a `--no-fsync` copy would flush the copy too (measured
+ * here: +40 % on 20,000 small files). So checkpoints happen when a journal
+ * opens, before any copy has dirtied anything, and automatically only after
+ * 64 MiB of WAL; closing does not checkpoint.
  */
 #define _GNU_SOURCE
 #include "core/journal.h"
@@ -91,8 +98,12 @@ static int try_open(ferry__journal *j, const char *path)
                                           SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK)
         goto fail;
     sqlite3_busy_timeout(j->db, 5000);
-    if (sqlite3_exec(j->db, schema, NULL, NULL, &err) == SQLITE_OK)
+    if (sqlite3_exec(j->db, schema, NULL, NULL, &err) == SQLITE_OK) {
+        sqlite3_db_config(j->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+        sqlite3_exec(j->db, "PRAGMA wal_autocheckpoint=16384; PRAGMA wal_checkpoint(PASSIVE);",
+                     NULL, NULL, NULL);
         return 0;
+    }
     sqlite3_free(err);
 fail:
     sqlite3_close(j->db);
