@@ -166,7 +166,8 @@ async function cancelJob(id, button) {
     return;
   }
   const r = await api('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`);
-  if (r.json && r.json.id) upsert(r.json);
+  const known = state.jobs.get(id);
+  if (r.json && r.json.id && (!known || live(known.state))) upsert(r.json);
 }
 
 async function cancelTag() {
@@ -196,7 +197,7 @@ function showErrors(message) {
 async function submitForm(ev) {
   ev.preventDefault();
   const sources = [...document.querySelectorAll('#source-list input')].map((i) => i.value.trim()).filter(Boolean);
-  const body = { sources, dest: $('dest').value.trim(), on_conflict: $('on-conflict').value };
+  const body = { sources, dest: $('dest').value.trim(), on_conflict: $('on-conflict').value, fsync: $('fsync').checked };
   if ($('tag').value.trim()) body.tag = $('tag').value.trim();
   if ($('bwlimit').value.trim()) body.bwlimit = $('bwlimit').value.trim();
   const button = document.querySelector('[data-testid="start-button"]');
@@ -205,7 +206,9 @@ async function submitForm(ev) {
     const r = await api('POST', '/api/jobs', body);
     if (r.status === 201) {
       showErrors(null);
-      upsert(r.json);
+      // The WebSocket may have told us about this job (even its end) before
+      // this answer arrived: an answer never overwrites fresher news.
+      if (!state.jobs.has(r.json.id)) upsert(r.json);
       announce(`Job ${r.json.id} started`);
     } else if (r.json && r.json.error) {
       showErrors(r.json.error.message);

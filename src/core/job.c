@@ -473,10 +473,8 @@ static void *runner_main(void *arg)
     if (!ferry_cancel_is_set(job->cancel))
         run_workers(job);
     finish(job);
-    if (job->own_pool) {
-        ferry__pool_free(job->own_pool);
-        job->own_pool = NULL;
-    }
+    /* The own pool outlives the runner: a cancel racing with the end may still
+     * kick it. ferry_job_free stops it. */
     /* A finished job keeps its counters, not its plan: a daemon holds many. */
     ferry__set_current(job, NULL);
     ferry__plan_release(&job->plan);
@@ -674,6 +672,7 @@ void ferry_job_free(ferry_job *job)
         return;
     if (job->runner_started)
         pthread_join(job->runner, NULL); /* it has finished: ferry_job_wait came first */
+    ferry__pool_free(job->own_pool);
     for (size_t i = 0; i < job->ndiscards; i++)
         ferry__close(job->discards[i]);
     free(job->discards);

@@ -57,8 +57,11 @@ after(async () => {
 const row = (id) => page.locator(`[data-testid="job-row"][data-job-id="${id}"]`);
 const noTemps = (dir) => assert.deepEqual(listAll(dir).filter((p) => p.includes('.ferry-tmp-')), []);
 
-async function startCopy(sources, dest, { tag = '', bwlimit = '' } = {}) {
+// durable: false where the test is not about durability (fsync waits on
+// whatever else the machine writes, and make test runs suites side by side).
+async function startCopy(sources, dest, { tag = '', bwlimit = '', durable = true } = {}) {
   const list = Array.isArray(sources) ? sources : [sources];
+  await page.setChecked('#fsync', durable);
   await page.fill('[data-testid="source-input"]', list[0]);
   await page.fill('[data-testid="dest-input"]', dest);
   await page.fill('[data-testid="tag-input"]', tag);
@@ -131,7 +134,7 @@ test('781 frames cancelled midway: committed frames complete, UI counts match th
 
 test('two jobs, cancel one: the other finishes done', async () => {
   const a = await startCopy(plate, join(t.root, 'two-a'), { bwlimit: '100M' });
-  const b = await startCopy(xssDir, join(t.root, 'two-b'), { bwlimit: '1M' });
+  const b = await startCopy(xssDir, join(t.root, 'two-b'), { bwlimit: '1M', durable: false });
   await row(a).locator('[data-testid="cancel-button"]').click();
   await row(a).locator('[data-testid="job-state"]', { hasText: 'cancelled' }).waitFor();
   await row(b).locator('[data-testid="job-state"]', { hasText: 'done' }).waitFor({ timeout: 20000 });
@@ -139,7 +142,7 @@ test('two jobs, cancel one: the other finishes done', async () => {
 });
 
 test('a file name with HTML in it shows as text and runs nothing', async () => {
-  const id = await startCopy(xssDir, join(t.root, 'xss'));
+  const id = await startCopy(xssDir, join(t.root, 'xss'), { durable: false });
   await row(id).locator('[data-testid="job-state"]', { hasText: 'done' }).waitFor();
   await row(id).locator('text=Details').click();
   await page.waitForSelector('[data-testid="file-row"]');

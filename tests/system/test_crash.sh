@@ -43,7 +43,8 @@ PY
         done < <(find "$dest" -mindepth 1 -print0)
     fi
     if [ $((r % 4)) -eq 0 ]; then
-        id=$(python3 -c 'import json,sys; j=[x for x in json.load(open(sys.argv[1])) if x["state"]=="interrupted"]; print(j[0]["id"] if j else "")' "$T/jobs.json")
+        # This round's job, if it lived long enough to be journalled.
+        id=$(python3 -c 'import json,sys; j=[x for x in json.load(open(sys.argv[1])) if x["state"]=="interrupted" and x["dest"]==sys.argv[2]]; print(j[0]["id"] if j else "")' "$T/jobs.json" "$dest")
         if [ -n "$id" ]; then
             "$FERRY" resume -q "$id" >/dev/null 2>&1 || fail "round $r: resume $id failed"
             diff -r --no-dereference src "$dest" >/dev/null || fail "round $r: resume did not complete the copy"
