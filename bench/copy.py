@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """bench/copy.py DATA OUT [ROUNDS]: ferry copy against cp -r, cp -r && sync, rsync -a.
 
-Every run copies into a fresh destination directory (never reused, never just
-emptied: on ext4 creating files right after deleting many is slow for
-minutes); old destinations are removed between rounds, followed by a sync
-and a pause. Sources are read once first, so every figure is for a warm
-page cache of the source and a cold destination. Tools run interleaved,
-in an order that turns every round, ROUNDS times each; the table gives medians and the ratio to the peer
+Every run copies into a fresh destination directory, and nothing is deleted
+until the whole series is over: on ext4, creating files right after deleting
+many is slow for minutes, which would punish whichever tool runs next. Before
+each run: the source is read again (a warm page cache for the source) and
+the system synced and left to settle for two seconds (a quiet destination).
+Tools run interleaved, in an order that turns every round, ROUNDS times each; the table gives medians and the ratio to the peer
 measured in the same run.
 """
 import os, shutil, statistics, subprocess, sys, time
@@ -39,21 +39,16 @@ def run(cmds):
 def warm(path):
     subprocess.run(f"cat $(find '{path}' -type f) > /dev/null", shell=True, check=True)
 
-def settle(junk):
-    for p in junk:
-        shutil.rmtree(p, ignore_errors=True)
-    junk.clear()
+def settle():
     subprocess.run(["sync"])
-    time.sleep(3)
+    time.sleep(2)
 
 os.makedirs(OUT, exist_ok=True)
 n = 0
 results = {}
 for ds in ["big", "seq", "small"]:
     src = os.path.join(DATA, ds)
-    warm(src)
     times = {t: [] for t in TOOLS}
-    junk = []
     names = list(TOOLS)
     for r in range(ROUNDS):
         # The order turns every round: whatever runs first after a clean-up
@@ -62,13 +57,13 @@ for ds in ["big", "seq", "small"]:
             mk = TOOLS[name]
             n += 1
             dest = os.path.join(OUT, f"d{n}")
+            warm(src)
+            settle()
             times[name].append(run(mk(src, dest)))
-            junk.append(dest)
-            subprocess.run(["sync"])
-        settle(junk)
     results[ds] = {t: statistics.median(v) for t, v in times.items()}
     print(f"{ds}: " + ", ".join(f"{t} {statistics.median(v):.2f}s" for t, v in times.items()), flush=True)
 
+shutil.rmtree(OUT, ignore_errors=True)
 print()
 print("| dataset | " + " | ".join(TOOLS) + " | " + " | ".join(f"{a} / {b}" for a, b in PAIRS) + " |")
 print("|---" * (1 + len(TOOLS) + len(PAIRS)) + "|")
