@@ -25,6 +25,7 @@
 #include "ferry/cancel.h"
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/array.h"
 #include "util/fault.h"
 #include "util/fs.h"
 #include "util/str.h"
@@ -286,15 +287,8 @@ void ferry__discard(ferry_job *job, ferry__temp *t, int dirfd, uint64_t copied)
     if (ferry_cancel_is_set(job->cancel)) {
         /* Keep it open: whoever owns the job decides who pays for freeing it. */
         pthread_mutex_lock(&job->lock);
-        if (job->ndiscards == job->discards_cap) {
-            size_t ncap = job->discards_cap ? job->discards_cap * 2 : 16;
-            int *p = realloc(job->discards, ncap * sizeof(int));
-            if (p) {
-                job->discards = p;
-                job->discards_cap = ncap;
-            }
-        }
-        if (job->ndiscards < job->discards_cap) {
+        if (ferry__grow(&job->discards, &job->discards_cap, job->ndiscards + 1, sizeof(int),
+                        16) == 0) {
             job->discards[job->ndiscards++] = fd;
             fd = -1;
         }

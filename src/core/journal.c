@@ -32,6 +32,7 @@
 
 #include "util/clock.h"
 #include "util/error.h"
+#include "util/array.h"
 #include "util/fs.h"
 #include "util/str.h"
 
@@ -203,14 +204,8 @@ static void recover(ferry__journal *j)
         sqlite3_bind_int64(up, 2, now_ms());
         sqlite3_step(up);
         sqlite3_reset(up);
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            char **p = realloc(ids, ncap * sizeof(char *));
-            if (!p)
-                break;
-            ids = p;
-            cap = ncap;
-        }
+        if (ferry__grow(&ids, &cap, n + 1, sizeof(char *), 8))
+            break;
         if ((ids[n] = strdup(id)))
             n++;
     }
@@ -573,14 +568,8 @@ int ferry__journal_list(ferry__journal *j, const char *id, const char *state, co
     if (id)
         sqlite3_bind_text(st, 3, id, -1, SQLITE_STATIC);
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            ferry_job_info *p = realloc(v, ncap * sizeof(*v));
-            if (!p)
-                break;
-            v = p;
-            cap = ncap;
-        }
+        if (ferry__grow(&v, &cap, *n + 1, sizeof(*v), 16))
+            break;
         info_of_row(&v[(*n)++], st);
     }
     sqlite3_finalize(st);
@@ -608,14 +597,8 @@ int ferry__journal_files(ferry__journal *j, const char *id, const char *result, 
     if (result)
         sqlite3_bind_text(st, 2, result, -1, SQLITE_STATIC);
     while (st && sqlite3_step(st) == SQLITE_ROW) {
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            ferry_file_info *p = realloc(v, ncap * sizeof(*v));
-            if (!p)
-                break;
-            v = p;
-            cap = ncap;
-        }
+        if (ferry__grow(&v, &cap, *n + 1, sizeof(*v), 64))
+            break;
         ferry_file_info *f = &v[(*n)++];
         const char *r = (const char *)sqlite3_column_text(st, 2);
         f->path = col_dup(st, 0);

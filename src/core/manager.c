@@ -21,6 +21,7 @@
 #include "core/journal.h"
 #include "core/pool.h"
 #include "util/error.h"
+#include "util/array.h"
 #include "util/fs.h"
 #include "util/str.h"
 
@@ -353,14 +354,8 @@ int ferry_manager_cancel_tag(ferry_manager *m, const char *tag, char ***ids, siz
         if ((tag && (!t || strcmp(t, tag))) ||
             (s != FERRY_JOB_QUEUED && s != FERRY_JOB_RUNNING))
             continue;
-        if (nhit == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            ferry_job **p = realloc(hit, ncap * sizeof(*p));
-            if (!p)
-                break;
-            hit = p;
-            cap = ncap;
-        }
+        if (ferry__grow(&hit, &cap, nhit + 1, sizeof(*hit), 16))
+            break;
         hit[nhit++] = j->job;
     }
     pthread_mutex_unlock(&m->lock);
@@ -520,14 +515,8 @@ static int list(ferry_manager *m, const char *id, const char *state, const char 
             continue;
         if (tag && (!j->job->spec.tag || strcmp(tag, j->job->spec.tag)))
             continue;
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 16;
-            ferry_job_info *p = realloc(*out, ncap * sizeof(*p));
-            if (!p)
-                break;
-            *out = p;
-            cap = ncap;
-        }
+        if (ferry__grow(out, &cap, *n + 1, sizeof(**out), 16))
+            break;
         info_of_job(&(*out)[(*n)++], j->job);
     }
     pthread_mutex_unlock(&m->lock);
@@ -616,17 +605,11 @@ size_t ferry_manager_take_discards(ferry_manager *m, int **fds)
     for (mjob *j = m->jobs; j; j = j->next) {
         int *mine;
         size_t k = ferry_job_take_discards(j->job, &mine);
-        if (k && total + k > cap) {
-            size_t ncap = (total + k) * 2;
-            int *p = realloc(*fds, ncap * sizeof(int));
-            if (!p) {
-                for (size_t i = 0; i < k; i++)
-                    ferry__close(mine[i]);
-                free(mine);
-                continue;
-            }
-            *fds = p;
-            cap = ncap;
+        if (k && ferry__grow(fds, &cap, total + k, sizeof(int), 16)) {
+            for (size_t i = 0; i < k; i++)
+                ferry__close(mine[i]);
+            free(mine);
+            continue;
         }
         if (k)
             memcpy(*fds + total, mine, k * sizeof(int));

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/array.h"
 #include "util/fs.h"
 #include "util/str.h"
 
@@ -55,25 +56,10 @@ void ferry__plan_release(ferry__plan *plan)
     ferry__plan_init(plan);
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 64;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, ncap * elem);
-    if (!p)
-        return FERRY_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
 /* Adds a directory; src/name ownership passes to the plan. */
 static int add_dir(ferry__plan *plan, char *path, const struct stat *st, uint32_t *idx)
 {
-    if (grow((void **)&plan->dirs, &plan->dirs_cap, plan->ndirs + 1, sizeof(ferry__dir))) {
+    if (ferry__grow(&plan->dirs, &plan->dirs_cap, plan->ndirs + 1, sizeof(ferry__dir), 64)) {
         free(path);
         return FERRY_ENOMEM;
     }
@@ -91,8 +77,8 @@ static int add_dir(ferry__plan *plan, char *path, const struct stat *st, uint32_
 static int add_entry(ferry__plan *plan, char *src, char *name, uint32_t dir, const struct stat *st)
 {
     if (!src || !name ||
-        grow((void **)&plan->entries, &plan->entries_cap, plan->nentries + 1,
-             sizeof(ferry__entry))) {
+        ferry__grow(&plan->entries, &plan->entries_cap, plan->nentries + 1, sizeof(ferry__entry),
+                    64)) {
         free(src);
         free(name);
         return FERRY_ENOMEM;
@@ -133,7 +119,7 @@ static int read_names(int fd, char ***out, size_t *n)
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        if (grow((void **)&names, &cap, *n + 1, sizeof(char *)) ||
+        if (ferry__grow(&names, &cap, *n + 1, sizeof(char *), 64) ||
             !(names[*n] = strdup(de->d_name))) {
             closedir(d);
             while (*n)

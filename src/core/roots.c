@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "util/error.h"
+#include "util/array.h"
 #include "util/str.h"
 
 typedef struct {
@@ -221,14 +222,8 @@ int ferry_roots_list(const ferry_roots *r, const char *path, size_t max, ferry_d
             *truncated = true;
             break;
         }
-        if (*n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            ferry_dirent *p = realloc(v, ncap * sizeof(*v));
-            if (!p)
-                break;
-            v = p;
-            cap = ncap;
-        }
+        if (ferry__grow(&v, &cap, *n + 1, sizeof(*v), 64))
+            break;
         ferry_dirent *e = &v[*n];
         if (!(e->name = strdup(de->d_name)))
             break;

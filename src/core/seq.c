@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "util/error.h"
+#include "util/array.h"
 #include "util/str.h"
 
 #define MAX_DIGITS 18 /* frames fit an int64_t with room to add a step */
@@ -36,14 +37,8 @@ void ferry_frameset_release(ferry_frameset *fs)
 
 static int push(ferry_frameset *fs, int64_t start, int64_t end, int64_t step)
 {
-    if (fs->n == fs->cap) {
-        size_t ncap = fs->cap ? fs->cap * 2 : 4;
-        ferry_frange *p = realloc(fs->r, ncap * sizeof(*p));
-        if (!p)
-            return ferry__error(FERRY_ENOMEM, "out of memory");
-        fs->r = p;
-        fs->cap = ncap;
-    }
+    if (ferry__grow(&fs->r, &fs->cap, fs->n + 1, sizeof(*fs->r), 4))
+        return ferry__error(FERRY_ENOMEM, "out of memory");
     fs->r[fs->n++] = (ferry_frange){start, end, step};
     return FERRY_OK;
 }
@@ -509,15 +504,9 @@ int ferry_seq_group(const char *const *names, const uint64_t *sizes, size_t n, f
             if (b - a < 2) {
                 (*singles)[(*nsingles)++] = c[a].idx;
             } else {
-                if (*nseqs == cap_s) {
-                    size_t ncap = cap_s ? cap_s * 2 : 8;
-                    ferry_seq *p = realloc(*seqs, ncap * sizeof(*p));
-                    if (!p) {
-                        rc = ferry__error(FERRY_ENOMEM, "out of memory");
-                        break;
-                    }
-                    *seqs = p;
-                    cap_s = ncap;
+                if (ferry__grow(seqs, &cap_s, *nseqs + 1, sizeof(**seqs), 8)) {
+                    rc = ferry__error(FERRY_ENOMEM, "out of memory");
+                    break;
                 }
                 ferry_seq *s = &(*seqs)[(*nseqs)++];
                 memset(s, 0, sizeof(*s));
@@ -601,17 +590,12 @@ int ferry_seq_scan(const char *dir, ferry_seq_listing *out)
             continue;
         }
         if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 256;
-            char **pn = realloc(names, ncap * sizeof(char *));
-            if (pn)
-                names = pn;
-            uint64_t *ps = pn ? realloc(sizes, ncap * sizeof(uint64_t)) : NULL;
-            if (!pn || !ps) {
+            size_t scap = cap;
+            if (ferry__grow(&names, &cap, n + 1, sizeof(char *), 256) ||
+                ferry__grow(&sizes, &scap, n + 1, sizeof(uint64_t), 256)) {
                 rc = FERRY_ENOMEM;
                 break;
             }
-            sizes = ps;
-            cap = ncap;
         }
         if (!(names[n] = strdup(de->d_name))) {
             rc = FERRY_ENOMEM;
