@@ -34,6 +34,10 @@ void cmd_watch_help(FILE *out);
 void cmd_serve_help(FILE *out);
 void cmd_prune_help(FILE *out);
 
+/* The usage error for what getopt_long returned as c (':' a missing value,
+ * anything else an unknown option) about argv[optind - 1]; returns EXIT_USAGE. */
+int cli_bad_option(const char *cmd, int c, char **argv);
+
 /* Prints "ferry CMD: msg" and the hint to read the help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -120,10 +120,8 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
         case 'h':
             cmd_copy_help(stdout);
             return -1;
-        case ':':
-            return cli_usage_error("copy", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("copy", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("copy", c, argv);
         }
     }
     if (argc - optind < 2)

@@ -90,10 +90,8 @@ static int parse(const char *cmd, int argc, char **argv, jobs_args *a, void (*he
         case 'h':
             help(stdout);
             return -1;
-        case ':':
-            return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option(cmd, c, argv);
         }
     }
     return 0;

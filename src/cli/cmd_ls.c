@@ -137,7 +137,7 @@ int cmd_ls(int argc, char **argv)
             cmd_ls_help(stdout);
             return 0;
         } else
-            return cli_usage_error("ls", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("ls", c, argv);
     }
     if (o.json)
         o.out = json_array();

@@ -87,10 +87,8 @@ static int parse(const char *cmd, int argc, char **argv, remote_args *a, void (*
         case 'h':
             help(stdout);
             return -1;
-        case ':':
-            return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option(cmd, c, argv);
         }
     }
     return 0;

@@ -107,10 +107,8 @@ static int parse(int argc, char **argv, serve_opts *o)
         case 'h':
             cmd_serve_help(stdout);
             return -1;
-        case ':':
-            return cli_usage_error("serve", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return cli_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option("serve", c, argv);
         }
     }
     if (optind != argc)
