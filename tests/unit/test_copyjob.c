@@ -24,43 +24,32 @@
 
 #include "ferry/common.h"
 #include "ferry/job.h"
+#include "testutil.h"
 
 static char base[256], src[300];
-
-static void write_random(const char *path, size_t size, unsigned seed)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    for (size_t i = 0; i < size; i++)
-        fputc((int)((rand_r(&seed) >> 3) & 0xff), f);
-    assert_int_equal(fclose(f), 0);
-}
 
 static int setup(void **state)
 {
     char p[400];
     (void)state;
-    snprintf(base, sizeof(base), "/tmp/ferry-copyjob.XXXXXX");
-    assert_non_null(mkdtemp(base));
+    tu_tempdir(base, sizeof(base), "copyjob");
     snprintf(src, sizeof(src), "%s/src", base);
     mkdir(src, 0755);
     snprintf(p, sizeof(p), "%s/big.plate", src);
-    write_random(p, 24u << 20, 1);
+    tu_write_file(p, 24u << 20, 1);
     snprintf(p, sizeof(p), "%s/frames", src);
     mkdir(p, 0755);
     for (int i = 0; i < 60; i++) {
         snprintf(p, sizeof(p), "%s/frames/sh010.%04d.exr", src, 1001 + i);
-        write_random(p, 40000 + (size_t)i * 1000, (unsigned)i + 7);
+        tu_write_file(p, 40000 + (size_t)i * 1000, (unsigned)i + 7);
     }
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_remove(base);
 }
 
 static bool same(const char *a, const char *b)

@@ -27,6 +27,7 @@
 
 #include "ferry/common.h"
 #include "ferry/manager.h"
+#include "testutil.h"
 
 #ifdef FERRY_FAULTS
 #define FIU_ENABLE 1
@@ -35,14 +36,6 @@
 
 static char base[256];
 
-static void write_file(const char *path, size_t size, unsigned seed)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    for (size_t i = 0; i < size; i++)
-        fputc((int)((i * 131 + seed * 7) & 0xff), f);
-    assert_int_equal(fclose(f), 0);
-}
 
 /* 0: identical; 1: differ; -1: dest missing. */
 static int compare(const char *a, const char *b)
@@ -75,13 +68,12 @@ static int setup(void **state)
     char path[512];
 
     (void)state;
-    snprintf(base, sizeof(base), "/tmp/ferry-faults.XXXXXX");
-    assert_non_null(mkdtemp(base));
+    tu_tempdir(base, sizeof(base), "faults");
     snprintf(path, sizeof(path), "%s/src", base);
     assert_int_equal(mkdir(path, 0755), 0);
     for (int i = 0; i < NFILES; i++) {
         snprintf(path, sizeof(path), "%s/src/%s", base, names[i]);
-        write_file(path, i == 0 ? 3u << 20 : 65536 + (size_t)i, (unsigned)i);
+        tu_write_file(path, i == 0 ? 3u << 20 : 65536 + (size_t)i, (unsigned)i + 1);
     }
     fiu_init(0);
     return 0;
@@ -89,11 +81,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    char cmd[512];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_remove(base);
 }
 
 static void no_temps(const char *dir)

@@ -28,44 +28,33 @@
 
 #include "ferry/common.h"
 #include "ferry/manager.h"
+#include "testutil.h"
 
 static char base[256], big[300], many[300], one[300];
 static unsigned ndest;
-
-static void write_file(const char *path, size_t size)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    for (size_t i = 0; i < size; i++)
-        fputc((int)(i * 7 & 0xff), f);
-    assert_int_equal(fclose(f), 0);
-}
 
 static int setup(void **state)
 {
     char p[400];
     (void)state;
-    snprintf(base, sizeof(base), "/tmp/ferry-manager.XXXXXX");
-    assert_non_null(mkdtemp(base));
+    tu_tempdir(base, sizeof(base), "manager");
     snprintf(big, sizeof(big), "%s/big.plate", base);
-    write_file(big, 16u << 20);
+    tu_write_file(big, 16u << 20, 0);
     snprintf(many, sizeof(many), "%s/many", base);
     mkdir(many, 0755);
     for (int i = 0; i < 3000; i++) {
         snprintf(p, sizeof(p), "%s/f%04d", many, i);
-        write_file(p, 512);
+        tu_write_file(p, 512, 0);
     }
     snprintf(one, sizeof(one), "%s/one.exr", base);
-    write_file(one, 1000);
+    tu_write_file(one, 1000, 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_remove(base);
 }
 
 static ferry_manager *open_mgr(const char *state_name, unsigned max_running)

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "ferry/job.h"
+#include "testutil.h"
 
 #define TRIALS 500
 #define NFILES 3
@@ -184,16 +185,14 @@ static void test_mutations(void **state)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(base, sizeof(base), "/tmp/ferry-mutation.XXXXXX");
-    return mkdtemp(base) ? 0 : -1;
+    tu_tempdir(base, sizeof(base), "mutation");
+    return 0;
 }
 
 static int teardown(void **state)
 {
-    char cmd[300];
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_remove(base);
 }
 
 int main(void)
