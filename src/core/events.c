@@ -29,6 +29,7 @@ struct ferry_sub {
     void *arg;
     bool lazy_files;        /* file results do not wake it */
     bool waiting;           /* a consumer sleeps on `ready` (under lock) */
+    bool interrupted;       /* waits end at once (ferry__sub_interrupt) */
     struct ferry_sub *next; /* in bus->subs, under bus->lock */
 };
 
@@ -169,7 +170,7 @@ int ferry_sub_next(ferry_sub *sub, ferry_event **out, int timeout_ms)
     struct timespec ts = ferry__timespec_of_ns(deadline);
 
     pthread_mutex_lock(&sub->lock);
-    while (!sub->head && timeout_ms != 0) {
+    while (!sub->head && timeout_ms != 0 && !sub->interrupted) {
         int rc;
         sub->waiting = true;
         if (timeout_ms < 0)
@@ -189,6 +190,14 @@ int ferry_sub_next(ferry_sub *sub, ferry_event **out, int timeout_ms)
     }
     pthread_mutex_unlock(&sub->lock);
     return *out ? FERRY_OK : FERRY_ETIMEOUT;
+}
+
+void ferry__sub_interrupt(ferry_sub *sub)
+{
+    pthread_mutex_lock(&sub->lock);
+    sub->interrupted = true;
+    pthread_cond_broadcast(&sub->ready);
+    pthread_mutex_unlock(&sub->lock);
 }
 
 void ferry_sub_lazy_files(ferry_sub *sub)

@@ -4,6 +4,10 @@
 
 #include "ferry/events.h"
 
+/* Ends every wait of ferry_sub_next on this subscriber, now and later (its
+ * consumer is shutting down and drains what is left without waiting). */
+void ferry__sub_interrupt(ferry_sub *sub);
+
 /* Copies *ev into every subscriber's queue; never blocks on a subscriber. NULL bus: no-op. */
 void ferry__bus_publish(ferry_bus *bus, const ferry_event *ev);
 

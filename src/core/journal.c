@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/events_priv.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/array.h"
@@ -394,6 +395,7 @@ void ferry__journal_close(ferry__journal *j)
         return;
     if (j->sub) {
         atomic_store(&j->stop, true);
+        ferry__sub_interrupt(j->sub); /* its group-commit wait ends now, not in 100 ms */
         pthread_join(j->writer, NULL);
         ferry_bus_unsubscribe(j->bus, j->sub);
     }
