@@ -3,7 +3,7 @@
 //      "cancelled" event after the request, over RUNS random cancels of a 500 MB copy
 //   2. the 781-frame sequence through the daemon vs `ferry copy`, interleaved
 //   3. 100 WebSocket watchers during the 20,000-file job vs none; API p99 meanwhile
-//   4. the daemon's peak RSS during a 100,000-file job
+//   (the daemon's peak RSS during a 100,000-file job: rss.bench.mjs)
 // Prints markdown tables. DATA is the directory of bench/gen-data.sh.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, truncateSync } from 'node:fs';
@@ -118,22 +118,7 @@ console.log('| API during the job (100 watchers) | runs | p50 | p90 | p99 | max 
 console.log('|---|---|---|---|---|---|---|');
 console.log(row('GET /api/jobs/ID every 50 ms', apiLat));
 
-// 4. RSS during a 100,000-file job
-const tiny = join(work, 'tiny');
-for (let dir = 0; dir < 100; dir++) {
-  mkdirSync(join(tiny, `d${dir}`), { recursive: true });
-  for (let i = 0; i < 1000; i++) writeFileSync(join(tiny, `d${dir}`, `f${i}`), 'x'.repeat(1024));
-}
-const job = (await d.api('POST', '/api/jobs', { sources: [tiny], dest: fresh(), fsync: false })).json;
-let peak = 0;
-const status = () => readFileSync(`/proc/${d.proc.pid}/status`, 'utf8');
-const kb = (k) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status())[1]);
-const sampler = setInterval(() => { peak = Math.max(peak, kb('VmRSS')); }, 100);
-await waitState(job.id, ['done']);
-clearInterval(sampler);
-console.log(`\n| 100,000 x 1 KiB job | VmRSS peak (sampled every 100 ms) | VmHWM |`);
-console.log('|---|---|---|');
-console.log(`| daemon | ${(peak / 1024).toFixed(1)} MiB | ${(kb('VmHWM') / 1024).toFixed(1)} MiB |`);
+// 4. RSS during a 100,000-file job: bench/daemon/rss.bench.mjs
 
 ws.close();
 await d.stop();

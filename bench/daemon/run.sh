@@ -3,4 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 export FERRY=${FERRY:-$PWD/../../build/ferry}
-node daemon.bench.mjs "${1:-${FERRY_BENCH_DIR:-/var/tmp/ferry-bench}}"
+DATA=${1:-${FERRY_BENCH_DIR:-/var/tmp/ferry-bench}}
+node daemon.bench.mjs "$DATA"
+node rss.bench.mjs "$DATA"

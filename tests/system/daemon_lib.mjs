@@ -48,7 +48,15 @@ export async function startDaemon(t, extra = [], token = randomBytes(16).toStrin
       const init = { method, headers: h };
       if (body !== undefined) init.body = typeof body === 'string' ? body : JSON.stringify(body);
       const t0 = performance.now();
-      const r = await fetch(base + path, init);
+      let r;
+      try {
+        r = await fetch(base + path, init);
+      } catch (e) {
+        // The daemon closes connections idle for 20 s; a keep-alive socket the
+        // client reuses just then fails once: ask again on a new one.
+        if (e?.cause?.code !== 'UND_ERR_SOCKET') throw e;
+        r = await fetch(base + path, init);
+      }
       const text = await r.text();
       let json = null;
       try { json = JSON.parse(text); } catch { /* metrics, html */ }
