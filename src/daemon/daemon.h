@@ -25,6 +25,7 @@
 #define MAX_WS_CLIENTS 1024        /* 503 above */
 #define WS_QUEUE_MAX_BYTES (8u << 20) /* a client this far behind is dropped */
 #define TICK_MS 100                /* progress pushes: at most 10 per second per job */
+#define WS_WRITES_PER_CALLBACK 64  /* messages written per SERVER_WRITEABLE */
 
 /* A message waiting for one WebSocket client. */
 typedef struct ws_msg {

@@ -312,16 +312,20 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
                              (unsigned char *)"too slow", 8);
             return -1;
         }
-        ws_msg *m = c->head;
-        if (!m)
-            return 0;
-        if (lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
-            return -1;
-        c->head = m->next;
-        if (!c->head)
-            c->tail = NULL;
-        c->queued_bytes -= m->len;
-        msg_free(m);
+        /* Several messages per callback while the socket takes them: one
+         * poll round per message would cost more than the messages. */
+        for (int k = 0; k < WS_WRITES_PER_CALLBACK && c->head; k++) {
+            ws_msg *m = c->head;
+            if (k > 0 && lws_send_pipe_choked(wsi))
+                break;
+            if (lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
+                return -1;
+            c->head = m->next;
+            if (!c->head)
+                c->tail = NULL;
+            c->queued_bytes -= m->len;
+            msg_free(m);
+        }
         if (c->head)
             lws_callback_on_writable(wsi);
         return 0;
