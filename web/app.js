@@ -153,7 +153,10 @@ function upsert(job) {
   const li = state.rows.get(job.id);
   if (li && old && old.created_at === job.created_at) updateRow(li, job);
   else render();
-  if (state.detail.id === job.id) renderFacts(job);
+  if (state.detail.id === job.id) {
+    renderFacts(job);
+    if (old && old.files_failed !== job.files_failed && $('detail').open) loadFiles();
+  }
 }
 
 // ---- cancel ----------------------------------------------------------------------
@@ -308,6 +311,10 @@ function connect() {
   const ws = new WebSocket(`${proto}://${location.host}/api/events?token=${encodeURIComponent(state.token)}`);
   state.ws = ws;
   ws.onopen = () => {
+    // Per-file results are not pushed to the page (a 100,000-file job would
+    // mean 100,000 messages); the detail view pages them over HTTP and
+    // reloads when the job's failure count changes.
+    ws.send(JSON.stringify({ type: 'subscribe', files: false }));
     state.wsOpen = true;
     state.backoff = 250;
     setConnection(true);
@@ -318,7 +325,6 @@ function connect() {
     try { m = JSON.parse(ev.data); } catch { return; }
     if (m.type === 'hello') { for (const j of m.jobs) state.jobs.set(j.id, j); render(); }
     else if (m.type === 'job') upsert(m.job);
-    else if (m.type === 'file' && state.detail.id === m.job_id && $('detail').open && m.state === 'failed') loadFiles();
   };
   ws.onclose = () => {
     const was = state.wsOpen;
