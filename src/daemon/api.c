@@ -224,6 +224,24 @@ static reply get_jobs(server *srv, session *s)
     return ok(200, json_pack("{s:o}", "jobs", arr));
 }
 
+/* A non-negative integer query parameter into *out (left alone when absent);
+ * false when it is malformed. */
+static bool query_count(const char *query, const char *name, size_t *out)
+{
+    char *v = http_query_param(query, name), *end = NULL;
+    bool good = true;
+
+    if (v) {
+        errno = 0;
+        unsigned long long x = strtoull(v, &end, 10);
+        good = v[0] >= '0' && v[0] <= '9' && !*end && errno == 0 && x <= SIZE_MAX;
+        if (good)
+            *out = (size_t)x;
+    }
+    free(v);
+    return good;
+}
+
 static reply get_files(server *srv, const char *id, session *s)
 {
     char *state = http_query_param(s->query, "state");
@@ -236,10 +254,14 @@ static reply get_files(server *srv, const char *id, session *s)
         return err(404, "not_found", "no job '%s'", id);
     }
     json_decref(job);
-    char *off = http_query_param(s->query, "offset"), *lim = http_query_param(s->query, "limit");
-    size_t offset = off ? strtoul(off, NULL, 10) : 0, limit = lim ? strtoul(lim, NULL, 10) : 0;
-    free(off);
-    free(lim);
+    size_t offset = 0, limit = 0; /* limit 0: all */
+    const char *bad = !query_count(s->query, "offset", &offset)  ? "offset"
+                      : !query_count(s->query, "limit", &limit) ? "limit"
+                                                                 : NULL;
+    if (bad) {
+        free(state);
+        return err(400, "bad_request", "%s: a non-negative integer", bad);
+    }
     if (ferry_manager_files(srv->m, id, state, offset, limit, &v, &n) < 0) {
         free(state);
         return err(503, "overloaded", "%s", ferry_error_last());
@@ -366,43 +388,6 @@ static char *metrics(server *srv)
     return out;
 }
 
-/* GET /api/fs[?path=DIR]: the roots, or a directory beneath them, for the
- * UI's path completion. */
-static reply get_fs(server *srv, session *s)
-{
-    char *path = http_query_param(s->query, "path");
-    ferry_dirent *v;
-    size_t n;
-    bool truncated;
-    json_t *arr = json_array();
-    int rc;
-
-    if (!path) {
-        for (size_t i = 0; i < ferry_roots_count(srv->roots); i++)
-            json_array_append_new(arr, json_pack("{s:o,s:s}", "name",
-                                                 str(ferry_roots_path(srv->roots, i)), "type", "d"));
-        return ok(200, json_pack("{s:n,s:o,s:b}", "path", "entries", arr, "truncated", 0));
-    }
-    rc = ferry_roots_list(srv->roots, path, 5000, &v, &n, &truncated);
-    if (rc) {
-        json_decref(arr);
-        reply r = path_error(rc, "path");
-        free(path);
-        return r;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char t[2] = {v[i].type, 0};
-        json_array_append_new(arr, json_pack("{s:o,s:s,s:I,s:I}", "name", str(v[i].name), "type",
-                                             t, "size", (json_int_t)v[i].size, "mtime",
-                                             (json_int_t)v[i].mtime));
-    }
-    ferry_dirents_free(v, n);
-    json_t *o = json_pack("{s:o,s:o,s:b}", "path", str(path), "entries", arr, "truncated",
-                          truncated);
-    free(path);
-    return ok(200, o);
-}
-
 /* Splits "/api/jobs/ID/verb" into id and verb (both may be NULL). */
 static bool job_route(const char *path, char *id, size_t idlen, const char **verb)
 {
@@ -436,8 +421,14 @@ static reply route(server *srv, session *s)
             return post_jobs(srv, s);
         return err(405, "method_not_allowed", "GET or POST");
     }
-    if (!strcmp(path, "/api/fs"))
-        return get ? get_fs(srv, s) : err(405, "method_not_allowed", "GET only");
+    if (!strcmp(path, "/api/fs")) {
+        int status;
+        json_t *body;
+        if (!get)
+            return err(405, "method_not_allowed", "GET only");
+        body = api_fs(srv, s->query, &status);
+        return ok(status, body);
+    }
     if (!strcmp(path, "/api/cancel")) {
         if (!post)
             return err(405, "method_not_allowed", "POST only");

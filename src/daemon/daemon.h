@@ -105,6 +105,10 @@ void api_dispatch(server *srv, session *s, int *status, char **body, const char 
 json_t *api_job_json(server *srv, const char *id);
 json_t *api_error(const char *code, const char *message);
 
+/* fs_api.c: GET /api/fs[?path=DIR], the roots or a directory beneath them;
+ * sets *status and returns a new JSON body (an error object when refused). */
+json_t *api_fs(server *srv, const char *query, int *status);
+
 /* ws.c */
 int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, session *s,
                 void *in, size_t len);
