@@ -137,7 +137,8 @@ static int read_names(int fd, char ***out, size_t *n)
         free(names);
         return -err;
     }
-    qsort(names, *n, sizeof(char *), cmp_names);
+    if (*n > 1)
+        qsort(names, *n, sizeof(char *), cmp_names); /* an empty directory has no array */
     *out = names;
     return 0;
 }
