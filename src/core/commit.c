@@ -174,6 +174,17 @@ int ferry__temp_commit(ferry__temp *t, int dirfd, const char *name, bool replace
     return rc;
 }
 
+int ferry__symlink_commit(const char *target, int dirfd, const char *name, ferry_cancel *gate)
+{
+    int rc;
+
+    if (!ferry__gate_enter(gate))
+        return -ECANCELED;
+    rc = FERRY_SYS("link", symlinkat(target, dirfd, name)) == 0 ? 0 : -errno;
+    ferry__gate_leave(gate);
+    return rc;
+}
+
 int ferry__temp_discard(ferry__temp *t, int dirfd)
 {
     int fd = t->fd;

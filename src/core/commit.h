@@ -45,6 +45,13 @@ int ferry__temp_commit(ferry__temp *t, int dirfd, const char *name, bool replace
                        ferry_cancel *gate);
 
 /*
+ * Creates the symlink `name` -> target in dirfd inside the gate. A symlink
+ * is whole the moment it exists, so it needs no temp (and leaves none after a
+ * crash). Returns 0, -ECANCELED when the gate was closed, or -errno.
+ */
+int ferry__symlink_commit(const char *target, int dirfd, const char *name, ferry_cancel *gate);
+
+/*
  * Drops the temp's hidden name, if any, and returns its descriptor for the
  * caller to close (closing frees the blocks, which can take milliseconds).
  */

@@ -328,8 +328,22 @@ out:
     free(name);
 }
 
-/* A symlink is made under a hidden name, given the link's times and owner,
- * then renamed into place inside the gate like any file. */
+/* Owner and times of a symlink at name (it cannot be opened: by name, not followed). */
+static void symlink_meta(ferry_job *job, int dirfd, const char *name, const ferry__entry *e)
+{
+    struct timespec times[2] = {e->meta.atime, e->meta.mtime};
+
+    if (job->euid == 0)
+        fchownat(dirfd, name, e->meta.uid, e->meta.gid, AT_SYMLINK_NOFOLLOW);
+    utimensat(dirfd, name, times, AT_SYMLINK_NOFOLLOW);
+}
+
+/*
+ * A new symlink is created under its final name inside the gate: it is whole
+ * the moment it exists, so it needs no temp and leaves none behind a crash.
+ * Replacing an existing file goes through a hidden name and a rename, so that
+ * readers see the old entry or the new one.
+ */
 static void copy_symlink(ferry__worker *w, size_t idx, int dirfd)
 {
     ferry_job *job = w->job;
@@ -345,6 +359,29 @@ static void copy_symlink(ferry__worker *w, size_t idx, int dirfd)
         goto out;
     }
     target[n] = '\0';
+    if (!p.replace) {
+        int rc = ferry__symlink_commit(target, dirfd, p.name, job->cancel);
+        for (unsigned k = 1; rc == -EEXIST && job->spec.on_conflict == FERRY_CONFLICT_RENAME &&
+                             k < 10000;
+             k++) {
+            char *alt = numbered_name(e->name, k);
+            if (!alt)
+                break;
+            free(p.name);
+            p.name = alt;
+            rc = ferry__symlink_commit(target, dirfd, p.name, job->cancel);
+        }
+        if (rc == 0) {
+            symlink_meta(job, dirfd, p.name, e);
+            ferry__file_done(job, e, p.name);
+        } else if (rc != -ECANCELED) {
+            char *path = dest_path(job, e, p.name);
+            fail_os(job, e, rc == -EEXIST ? "destination appeared during the copy:" : "symlink",
+                    path ? path : p.name, -rc);
+            free(path);
+        }
+        goto out;
+    }
     errno = ENOMEM;
     for (int tries = 0; !p.temp.name && tries < 16; tries++) {
         char *rnd = ferry__temp_name();
@@ -360,10 +397,7 @@ static void copy_symlink(ferry__worker *w, size_t idx, int dirfd)
         fail_os(job, e, "create a symlink in", job->plan.dirs[e->dir].path, errno);
         goto out;
     }
-    struct timespec times[2] = {e->meta.atime, e->meta.mtime};
-    if (job->euid == 0)
-        fchownat(dirfd, p.temp.name, e->meta.uid, e->meta.gid, AT_SYMLINK_NOFOLLOW);
-    utimensat(dirfd, p.temp.name, times, AT_SYMLINK_NOFOLLOW);
+    symlink_meta(job, dirfd, p.temp.name, e);
     ferry__commit_one(w, &p);
 out:
     ferry__temp_discard(&p.temp, dirfd);
