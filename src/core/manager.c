@@ -27,7 +27,8 @@
 
 typedef struct mjob {
     ferry_job *job;
-    bool started;       /* handed to ferry__job_start_in */
+    bool started;       /* handed to ferry__job_start_in; under m->lock */
+    bool waited;        /* close has waited for it (close's thread only) */
     struct mjob *next;  /* submit order */
 } mjob;
 
@@ -626,9 +627,20 @@ void ferry_manager_close(ferry_manager *m)
 
     if (!m)
         return;
-    for (j = m->jobs; j; j = j->next)
-        if (j->started)
-            ferry_job_wait(j->job, -1);
+    /* A job's end may start a queued one (schedule), so look again under
+     * the lock after every wait until no started job is left unwaited. */
+    for (;;) {
+        mjob *todo = NULL;
+        pthread_mutex_lock(&m->lock);
+        for (j = m->jobs; j && !todo; j = j->next)
+            if (j->started && !j->waited)
+                todo = j;
+        pthread_mutex_unlock(&m->lock);
+        if (!todo)
+            break;
+        ferry_job_wait(todo->job, -1);
+        todo->waited = true; /* only this thread reads or writes it */
+    }
     ferry__journal_close(m->journal); /* flushes what the jobs said last */
     for (j = m->jobs; j; j = next) {
         next = j->next;
