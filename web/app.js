@@ -1,18 +1,33 @@
 // ferry's web UI: plain JavaScript over the documented API (docs/api.md).
-// Every name from the server is shown with textContent, never as HTML.
+//
+// Freshness: the WebSocket is the one ordered stream of news. On every
+// (re)connection the page first takes a snapshot with GET /api/jobs, then
+// opens the socket, whose hello and events are all newer than the snapshot.
+// Any other HTTP answer about a job (a cancel, a resume) is applied only when
+// no WebSocket news about that job arrived while it was on its way.
+//
+// Every name that comes from the server (paths, tags, errors) is shown with
+// textContent, never parsed as HTML.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
+const PAGE_ROWS = 200;   // job rows rendered at a time ("Show more")
+const FILE_ROWS = 200;   // per-file results per page in the detail
+const CANCEL_FALLBACK_MS = 1500; // no answer over the socket: cancel over HTTP
+
 const state = {
   token: null,
   jobs: new Map(),        // id -> job object
-  rows: new Map(),        // id -> row element
-  shown: 200,             // rows rendered (the rest: "Show more")
+  version: new Map(),     // id -> count of WebSocket updates (see above)
+  rows: new Map(),        // id -> rendered row element
+  shown: PAGE_ROWS,
   ws: null,
-  wsOpen: false,
   backoff: 250,
+  retryTimer: null,
+  renderQueued: false,
   pendingCancel: new Map(), // id -> performance.now() of the click
-  detail: { id: null, offset: 0, limit: 200 },
+  detail: { id: null, offset: 0, timer: null, retries: 0, lastLoad: 0 },
+  roots: null,
 };
 
 // ---- formatting ----------------------------------------------------------------
@@ -28,22 +43,36 @@ function duration(s) {
   const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
   return h ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
 }
+function when(iso) { return iso ? new Date(iso).toLocaleString() : '–'; }
+const count = (n) => Number(n || 0).toLocaleString('en-US');
 function percent(job) {
   if (job.bytes_total > 0) return Math.min(100, Math.floor((job.bytes_done * 100) / job.bytes_total));
-  if (job.files_total > 0) return Math.min(100, Math.floor(((job.files_done + job.files_skipped + job.files_failed) * 100) / job.files_total));
+  if (job.files_total > 0) return Math.min(100, Math.floor((finished(job) * 100) / job.files_total));
   return job.state === 'done' ? 100 : 0;
 }
+const finished = (job) => job.files_done + job.files_skipped + job.files_failed;
 const live = (s) => s === 'queued' || s === 'running';
+const resumable = (s) => s === 'interrupted' || s === 'cancelled';
+const baseName = (p) => p.replace(/\/+$/, '').split('/').pop() || p;
 function announce(text) { $('announce').textContent = text; }
+function el(tag, cls, attrs = {}) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  return e;
+}
+function text(tag, cls, t) { const e = el(tag, cls); e.textContent = t; return e; }
 
 // ---- API -------------------------------------------------------------------------
+// Resolves { status, json }; status 0 when the daemon cannot be reached.
 async function api(method, path, body) {
   const init = { method, headers: { Authorization: `Bearer ${state.token}` } };
   if (body !== undefined) { init.body = JSON.stringify(body); init.headers['Content-Type'] = 'application/json'; }
-  const r = await fetch(path, init);
+  let r;
+  try { r = await fetch(path, init); } catch { return { status: 0, json: null }; }
   let json = null;
   try { json = await r.json(); } catch { /* empty */ }
-  if (r.status === 401) needToken('The token was refused.');
+  if (r.status === 401) needToken('The token in this link was refused: ferry serve may have been restarted with a new one.');
   return { status: r.status, json };
 }
 
@@ -51,39 +80,48 @@ function needToken(detail) {
   $('app').hidden = true;
   $('need-token').hidden = false;
   $('token-detail').textContent = detail || '';
-  if (state.ws) { state.ws.onclose = null; state.ws.close(); }
+  $('connection').hidden = true;
+  clearTimeout(state.retryTimer);
+  state.token = null;
+  sessionStorage.removeItem('ferry-token');
+  if (state.ws) { state.ws.onclose = null; state.ws.close(); state.ws = null; }
+}
+
+// An HTTP answer about a job: applied unless the socket brought news of the
+// job since the request left (that news is at least as fresh).
+async function jobRequest(method, path, id) {
+  const v = state.version.get(id) || 0;
+  const r = await api(method, path);
+  if (r.json && r.json.id === id && (state.version.get(id) || 0) === v) upsert(r.json);
+  return r;
 }
 
 // ---- job rows ------------------------------------------------------------------
-function el(tag, cls, attrs = {}) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  return e;
-}
-
-function makeRow(job) {
-  const li = el('li', 'job', { 'data-testid': 'job-row', 'data-job-id': job.id });
-  const title = el('div', 'job-title');
+function makeRow(id) {
+  const li = el('li', 'job', { 'data-testid': 'job-row', 'data-job-id': id });
+  const title = el('div', 'job-title', { id: `job-title-${id}` });
   const badge = el('span', 'badge', { 'data-testid': 'job-state' });
-  const dest = el('span', 'job-dest');
+  const what = el('span', 'job-what');
   const tag = el('span', 'tagname');
-  title.append(badge, dest, tag);
+  title.append(badge, what, tag);
   const actions = el('div', 'job-actions');
-  const details = el('button', 'link', { type: 'button' });
+  const details = el('button', 'link', { type: 'button', 'data-testid': 'details-button', 'aria-describedby': title.id });
   details.textContent = 'Details';
-  details.addEventListener('click', () => openDetail(job.id));
-  const cancel = el('button', '', { type: 'button', 'data-testid': 'cancel-button' });
+  details.addEventListener('click', () => openDetail(id, details));
+  const resume = el('button', '', { type: 'button', 'data-testid': 'resume-button', 'aria-describedby': title.id });
+  resume.textContent = 'Resume';
+  resume.addEventListener('click', () => resumeJob(id, resume));
+  const cancel = el('button', 'danger', { type: 'button', 'data-testid': 'cancel-button', 'aria-describedby': title.id });
   cancel.textContent = 'Cancel';
-  cancel.addEventListener('click', () => cancelJob(job.id, cancel));
-  actions.append(details, cancel);
+  cancel.addEventListener('click', () => cancelJob(id, cancel));
+  actions.append(details, resume, cancel);
   const bar = el('div', 'bar', { role: 'progressbar', 'data-testid': 'job-progress', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' });
   bar.append(el('div'));
-  const stats = el('div', 'stats');
-  const current = el('div', 'current');
+  const stats = el('div', 'stats', { 'data-testid': 'job-stats' });
+  const current = el('div', 'current', { 'data-testid': 'job-current' });
   const error = el('div', 'joberror');
   li.append(title, actions, bar, stats, current, error);
-  li._parts = { badge, dest, tag, cancel, bar, fill: bar.firstChild, stats, current, error };
+  li._parts = { badge, what, tag, cancel, resume, bar, fill: bar.firstChild, stats, current, error, state: null };
   return li;
 }
 
@@ -92,22 +130,31 @@ function updateRow(li, job) {
   li.dataset.state = job.state;
   p.badge.textContent = job.state;
   p.badge.dataset.state = job.state;
-  p.dest.textContent = `${(job.sources || []).map((s) => s.split('/').pop() || s).join(', ')} → ${job.dest || ''}`;
+  const sources = job.sources || [];
+  p.what.textContent = `${sources.slice(0, 3).map(baseName).join(', ')}${sources.length > 3 ? ` +${sources.length - 3}` : ''} → ${job.dest || ''}`;
+  p.what.title = `${sources.join('\n')}\n→ ${job.dest || ''}`;
   p.tag.textContent = job.tag ? `#${job.tag}` : '';
   p.bar.setAttribute('aria-valuenow', String(pct));
   p.bar.setAttribute('aria-label', `${pct}% of ${bytes(job.bytes_total)}`);
   p.fill.style.width = `${pct}%`;
-  const files = `${job.files_done + job.files_skipped}/${job.files_total} files`;
-  const parts = [`${bytes(job.bytes_done)} / ${bytes(job.bytes_total)}`, files];
-  if (job.files_failed) parts.push(`${job.files_failed} failed`);
+  const parts = [`${bytes(job.bytes_done)} / ${bytes(job.bytes_total)}`, `${count(job.files_done + job.files_skipped)}/${count(job.files_total)} files`];
+  if (job.files_skipped) parts.push(`${count(job.files_skipped)} skipped`);
+  if (job.files_failed) parts.push(`${count(job.files_failed)} failed`);
   if (job.state === 'running') parts.push(`${bytes(job.rate_bps)}/s`, `ETA ${duration(job.eta_s)}`);
   if (job.cancel_latency_us !== null && job.cancel_latency_us !== undefined) parts.push(`stopped in ${(job.cancel_latency_us / 1000).toFixed(1)} ms`);
-  p.stats.replaceChildren(...parts.map((t) => { const s = el('span'); s.textContent = t; return s; }));
+  p.stats.replaceChildren(...parts.map((t) => text('span', '', t)));
   p.current.textContent = job.state === 'running' && job.current_file ? job.current_file : '';
   p.error.textContent = job.error || '';
-  const cancellable = live(job.state);
-  p.cancel.hidden = !cancellable;
-  if (!cancellable) p.cancel.disabled = true;
+  if (p.state !== job.state) {
+    // The buttons change only with the state, so that a progress tick never
+    // re-enables a Cancel that was just clicked.
+    p.state = job.state;
+    p.cancel.hidden = !live(job.state);
+    p.cancel.disabled = !live(job.state);
+    p.cancel.textContent = 'Cancel';
+    p.resume.hidden = !resumable(job.state);
+    p.resume.disabled = false;
+  }
 }
 
 function sortedIds() {
@@ -116,27 +163,47 @@ function sortedIds() {
     .map((j) => j.id);
 }
 
-// Renders the newest `shown` jobs; rows are reused, so a progress tick
-// touches only its own row.
+// The list's filters: a state (or "live") and text found in the tag, a
+// path or the id.
+function filtered(ids) {
+  const st = $('state-filter').value, q = $('job-filter').value.trim().toLowerCase();
+  if (!st && !q) return ids;
+  return ids.filter((id) => {
+    const j = state.jobs.get(id);
+    if (st && (st === 'live' ? !live(j.state) : j.state !== st)) return false;
+    return !q || [j.id, j.tag || '', j.dest || '', ...(j.sources || [])].some((x) => x.toLowerCase().includes(q));
+  });
+}
+
+// Renders the newest `shown` jobs. Rows are kept, so a progress tick touches
+// only its own row (upsert), and a long list costs one sort per new job.
 function render() {
+  state.renderQueued = false;
   const list = $('jobs');
-  const ids = sortedIds();
+  const all = sortedIds(), ids = filtered(all);
   const visible = ids.slice(0, state.shown);
+  const keep = new Set(visible);
   $('jobs-empty').hidden = ids.length > 0;
+  $('jobs-empty').textContent = all.length ? 'No job matches.' : 'No jobs yet.';
+  $('jobs-count').textContent = !all.length ? '' : ids.length === all.length ? `(${count(all.length)})` : `(${count(ids.length)} of ${count(all.length)})`;
   $('more-jobs').hidden = ids.length <= state.shown;
-  $('more-jobs').textContent = `Show more jobs (${ids.length - state.shown} more)`;
+  $('more-jobs').textContent = `Show ${Math.min(PAGE_ROWS, ids.length - state.shown)} more jobs (${count(ids.length - state.shown)} not shown)`;
+  for (const [id, li] of state.rows) {
+    if (!keep.has(id)) { li.remove(); state.rows.delete(id); }
+  }
   let before = list.firstChild;
   for (const id of visible) {
     let li = state.rows.get(id);
-    if (!li) { li = makeRow(state.jobs.get(id)); state.rows.set(id, li); }
-    updateRow(li, state.jobs.get(id));
+    if (!li) { li = makeRow(id); state.rows.set(id, li); updateRow(li, state.jobs.get(id)); }
     if (li !== before) list.insertBefore(li, before);
     else before = before.nextSibling;
-    before = li.nextSibling;
   }
-  for (const [id, li] of state.rows) {
-    if (!visible.includes(id)) { li.remove(); state.rows.delete(id); }
-  }
+}
+
+function renderSoon() {
+  if (state.renderQueued) return;
+  state.renderQueued = true;
+  requestAnimationFrame(render);
 }
 
 function upsert(job) {
@@ -146,55 +213,102 @@ function upsert(job) {
     announce(`Job ${job.id} ${job.state}${job.error ? ': ' + job.error : ''}`);
     const t0 = state.pendingCancel.get(job.id);
     if (t0 !== undefined && job.state === 'cancelled') {
-      state.pendingCancel.delete(job.id);
       console.log(`ferry: click to cancelled ${(performance.now() - t0).toFixed(1)} ms`);
     }
   }
+  if (!live(job.state)) state.pendingCancel.delete(job.id);
   const li = state.rows.get(job.id);
-  if (li && old && old.created_at === job.created_at) updateRow(li, job);
-  else render();
-  if (state.detail.id === job.id) {
-    renderFacts(job);
-    if (old && old.files_failed !== job.files_failed && $('detail').open) loadFiles();
+  if (li) updateRow(li, job);
+  if (!old || (old.state !== job.state && $('state-filter').value)) renderSoon();
+  if (state.detail.id === job.id) detailUpdate(job, old);
+}
+
+// Replaces the whole list with a snapshot (GET /api/jobs).
+function replaceAll(jobs) {
+  const fresh = new Map(jobs.map((j) => [j.id, j]));
+  for (const [id, li] of state.rows) {
+    if (!fresh.has(id)) { li.remove(); state.rows.delete(id); }
+  }
+  state.jobs = fresh;
+  for (const [id, li] of state.rows) updateRow(li, fresh.get(id));
+  render();
+}
+
+// ---- cancel and resume ------------------------------------------------------------
+function cancelJob(id, button) {
+  if (button.disabled) return; // a double click is harmless
+  button.disabled = true;
+  button.textContent = 'Cancelling…';
+  state.pendingCancel.set(id, performance.now());
+  const ws = state.ws;
+  if (ws && ws.readyState === WebSocket.OPEN) {
+    ws.send(JSON.stringify({ type: 'cancel', id }));
+    // A socket can look open and be dead (a sleeping laptop, a proxy): with no
+    // answer soon, the cancel goes over HTTP too. A cancel is idempotent.
+    setTimeout(() => {
+      const j = state.jobs.get(id);
+      if (state.pendingCancel.has(id) && j && live(j.state)) cancelOverHttp(id, button);
+    }, CANCEL_FALLBACK_MS);
+    return;
+  }
+  cancelOverHttp(id, button);
+}
+
+async function cancelOverHttp(id, button) {
+  const r = await jobRequest('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`, id);
+  const j = state.jobs.get(id);
+  // 409: the job ended first; its state is on its way. Anything else: try again.
+  if (r.status !== 200 && r.status !== 409 && j && live(j.state)) {
+    state.pendingCancel.delete(id);
+    button.disabled = false;
+    button.textContent = 'Cancel';
+    announce(`Job ${id} could not be cancelled: ${r.json && r.json.error ? r.json.error.message : 'ferry serve cannot be reached'}`);
   }
 }
 
-// ---- cancel ----------------------------------------------------------------------
-async function cancelJob(id, button) {
-  if (button.disabled) return; // a double click is harmless
+async function resumeJob(id, button) {
+  if (button.disabled) return;
   button.disabled = true;
-  state.pendingCancel.set(id, performance.now());
-  if (state.wsOpen) {
-    state.ws.send(JSON.stringify({ type: 'cancel', id }));
-    return;
+  const r = await jobRequest('POST', `/api/jobs/${encodeURIComponent(id)}/resume`, id);
+  if (r.status !== 200) {
+    button.disabled = false;
+    announce(`Job ${id} could not resume${r.json && r.json.error ? ': ' + r.json.error.message : ''}`);
   }
-  const r = await api('POST', `/api/jobs/${encodeURIComponent(id)}/cancel`);
-  const known = state.jobs.get(id);
-  if (r.json && r.json.id && (!known || live(known.state))) upsert(r.json);
 }
 
 async function cancelTag() {
   const tag = $('cancel-tag').value.trim();
   if (!tag) { $('cancel-tag').focus(); return; }
-  if (!window.confirm(`Cancel every running or queued job tagged "${tag}"?`)) return;
+  const n = [...state.jobs.values()].filter((j) => j.tag === tag && live(j.state)).length;
+  if (!window.confirm(`Cancel every running or queued job tagged "${tag}"? (${n} known here)`)) return;
+  const wasOpen = state.ws && state.ws.readyState === WebSocket.OPEN;
   const r = await api('POST', '/api/cancel', { tag });
-  if (r.status === 200) {
-    announce(`${r.json.cancelled.length} job(s) tagged ${tag} cancelled`);
-    for (const id of r.json.cancelled) {
-      const j = await api('GET', `/api/jobs/${encodeURIComponent(id)}`);
-      if (j.json && j.json.id) upsert(j.json);
-    }
+  if (r.status !== 200) { announce(`Cancel of tag ${tag} failed`); return; }
+  announce(`${r.json.cancelled.length} job(s) tagged ${tag} cancelled`);
+  // With the socket open, every cancelled job's new state is on its way.
+  if (!wasOpen) {
+    const l = await api('GET', `/api/jobs?tag=${encodeURIComponent(tag)}`);
+    if (l.status === 200) for (const j of l.json.jobs) upsert(j);
   }
 }
 
 // ---- the new-copy form ---------------------------------------------------------
 const FIELDS = ['sources', 'dest', 'tag', 'on_conflict', 'bwlimit'];
+const INPUTS = { sources: () => [...document.querySelectorAll('#source-list input')], dest: () => [$('dest')], tag: () => [$('tag')], on_conflict: () => [$('on-conflict')], bwlimit: () => [$('bwlimit')] };
 function showErrors(message) {
-  for (const f of FIELDS) $(`${f}-error`).textContent = '';
+  for (const f of FIELDS) {
+    $(`${f}-error`).textContent = '';
+    for (const i of INPUTS[f]()) i.removeAttribute('aria-invalid');
+  }
   $('form-error').textContent = '';
   if (!message) return;
   const field = FIELDS.find((f) => message.startsWith(f));
-  $(field ? `${field}-error` : 'form-error').textContent = message;
+  if (!field) { $('form-error').textContent = message; return; }
+  $(`${field}-error`).textContent = message;
+  const m = /^sources\[(\d+)\]/.exec(message);
+  const inputs = INPUTS[field]().filter((i) => field !== 'sources' || i.value.trim());
+  const bad = m ? inputs[Number(m[1])] : inputs[0];
+  if (bad) { bad.setAttribute('aria-invalid', 'true'); bad.focus(); }
 }
 
 async function submitForm(ev) {
@@ -209,12 +323,13 @@ async function submitForm(ev) {
     const r = await api('POST', '/api/jobs', body);
     if (r.status === 201) {
       showErrors(null);
-      // The WebSocket may have told us about this job (even its end) before
-      // this answer arrived: an answer never overwrites fresher news.
+      // The WebSocket may have told of this job (even its end) already.
       if (!state.jobs.has(r.json.id)) upsert(r.json);
       announce(`Job ${r.json.id} started`);
     } else if (r.json && r.json.error) {
       showErrors(r.json.error.message);
+    } else if (r.status === 0) {
+      showErrors('ferry serve cannot be reached; the copy was not started.');
     }
   } finally {
     button.disabled = false;
@@ -223,132 +338,196 @@ async function submitForm(ev) {
 
 function addSource() {
   const list = $('source-list');
-  const input = el('input', 'source', { spellcheck: 'false', autocomplete: 'off', list: 'path-suggestions', 'aria-label': `Source ${list.children.length + 1}` });
+  const input = el('input', 'source', { spellcheck: 'false', autocomplete: 'off', list: 'path-suggestions', 'aria-label': `Source ${list.children.length + 1}`, 'aria-describedby': 'sources-error' });
   list.append(input);
   input.focus();
 }
 
-// Path completion from GET /api/fs, beneath the allowed roots.
+// Path completion from GET /api/fs: the directory typed so far, beneath the
+// roots; above them, the roots themselves.
 let completeTimer = null;
 function complete(ev) {
   const t = ev.target;
   if (!(t instanceof HTMLInputElement) || t.getAttribute('list') !== 'path-suggestions') return;
   clearTimeout(completeTimer);
-  completeTimer = setTimeout(async () => {
-    const v = t.value;
-    const dir = v.includes('/') ? v.slice(0, v.lastIndexOf('/')) || '/' : '';
-    const r = await api('GET', dir ? `/api/fs?path=${encodeURIComponent(dir)}` : '/api/fs');
-    if (r.status !== 200) return;
-    const opts = r.json.entries.slice(0, 200).map((e) => {
-      const o = document.createElement('option');
-      o.value = r.json.path ? `${r.json.path.replace(/\/$/, '')}/${e.name}${e.type === 'd' ? '/' : ''}` : e.name;
-      return o;
-    });
-    $('path-suggestions').replaceChildren(...opts);
-  }, 200);
+  completeTimer = setTimeout(() => suggest(t.value), 150);
+}
+
+async function roots() {
+  if (!state.roots) {
+    const r = await api('GET', '/api/fs');
+    if (r.status !== 200) return [];
+    state.roots = r.json.entries.map((e) => e.name);
+  }
+  return state.roots;
+}
+
+async function suggest(value) {
+  const dir = value.includes('/') ? value.slice(0, value.lastIndexOf('/')) || '/' : '';
+  let paths = [];
+  const r = dir ? await api('GET', `/api/fs?path=${encodeURIComponent(dir)}`) : { status: 403 };
+  if (r.status === 200) {
+    const base = r.json.path.replace(/\/+$/, '');
+    paths = r.json.entries.map((e) => `${base}/${e.name}${e.type === 'd' ? '/' : ''}`);
+  } else {
+    paths = (await roots()).map((p) => `${p.replace(/\/+$/, '')}/`);
+  }
+  const opts = paths.filter((p) => p.startsWith(value)).slice(0, 200).map((p) => { const o = document.createElement('option'); o.value = p; return o; });
+  $('path-suggestions').replaceChildren(...opts);
 }
 
 // ---- job detail -------------------------------------------------------------------
 function renderFacts(job) {
+  const took = job.started_at && job.finished_at ? (Date.parse(job.finished_at) - Date.parse(job.started_at)) / 1000 : null;
   const facts = [
     ['Id', job.id], ['State', job.state], ['Tag', job.tag || '–'],
     ['Sources', (job.sources || []).join('\n')], ['Destination', job.dest],
-    ['Created', job.created_at || '–'], ['Started', job.started_at || '–'], ['Finished', job.finished_at || '–'],
+    ['Created', when(job.created_at)], ['Started', when(job.started_at)], ['Finished', when(job.finished_at)],
+    ['Took', took === null ? '–' : `${took.toFixed(1)} s`],
     ['Bytes', `${bytes(job.bytes_done)} of ${bytes(job.bytes_total)}`],
-    ['Files', `${job.files_done} done, ${job.files_skipped} skipped, ${job.files_failed} failed, of ${job.files_total}`],
-    ['Cancel latency', job.cancel_latency_us === null || job.cancel_latency_us === undefined ? '–' : `${(job.cancel_latency_us / 1000).toFixed(2)} ms`],
+    ['Files', `${count(job.files_done)} done, ${count(job.files_skipped)} skipped, ${count(job.files_failed)} failed, of ${count(job.files_total)}`],
+    ['Cancel latency', job.cancel_latency_us === null || job.cancel_latency_us === undefined ? '–' : `${(job.cancel_latency_us / 1000).toFixed(2)} ms (from the cancel to the last worker stopped)`],
     ['Error', job.error || '–'],
   ];
-  $('detail-facts').replaceChildren(...facts.flatMap(([k, v]) => {
-    const dt = el('dt'); dt.textContent = k;
-    const dd = el('dd'); dd.textContent = v;
-    return [dt, dd];
-  }));
+  $('detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [text('dt', '', k), text('dd', '', v)]));
+}
+
+// How many results the current filter should hold, from the job's counters.
+function expectedFiles(job) {
+  return $('detail-failed-only').checked ? job.files_failed : finished(job);
 }
 
 async function loadFiles() {
-  const d = state.detail;
-  const q = new URLSearchParams({ offset: String(d.offset), limit: String(d.limit) });
+  const d = state.detail, id = d.id;
+  clearTimeout(d.timer);
+  d.lastLoad = performance.now();
+  const q = new URLSearchParams({ offset: String(d.offset), limit: String(FILE_ROWS) });
   if ($('detail-failed-only').checked) q.set('state', 'failed');
-  const r = await api('GET', `/api/jobs/${encodeURIComponent(d.id)}/files?${q}`);
-  if (r.status !== 200) return;
+  const r = await api('GET', `/api/jobs/${encodeURIComponent(id)}/files?${q}`);
+  if (r.status !== 200 || d.id !== id) return;
   const rows = r.json.files.map((f) => {
-    const tr = el('tr', '', { 'data-testid': 'file-row' });
-    for (const v of [f.path, f.state, bytes(f.bytes), f.error || '']) { const td = el('td'); td.textContent = v; tr.append(td); }
+    const tr = el('tr', f.state === 'failed' ? 'failed' : '', { 'data-testid': 'file-row' });
+    for (const v of [f.path, f.state, bytes(f.bytes), f.error || '']) tr.append(text('td', '', v));
     return tr;
   });
   $('detail-files').replaceChildren(...rows);
-  $('detail-page').textContent = rows.length ? `files ${d.offset + 1}–${d.offset + rows.length}` : 'no files';
+  const job = state.jobs.get(id);
+  const total = Math.max(expectedFiles(job), d.offset + rows.length);
+  const pages = Math.max(1, Math.ceil(total / FILE_ROWS));
+  const none = $('detail-failed-only').checked ? 'no failures' : live(job.state) ? 'no files yet' : 'no files';
+  $('detail-range').textContent = rows.length ? `files ${count(d.offset + 1)}–${count(d.offset + rows.length)} of ${count(total)}` : total ? `no files on this page (of ${count(total)})` : none;
+  $('detail-page-input').max = String(pages);
+  $('detail-page-input').value = String(Math.floor(d.offset / FILE_ROWS) + 1);
+  $('detail-pages').textContent = `of ${count(pages)}`;
   $('detail-prev').disabled = d.offset === 0;
-  $('detail-next').disabled = rows.length < d.limit;
+  $('detail-next').disabled = d.offset + FILE_ROWS >= total;
+  // Results reach the journal in groups (~100 ms): a page that should hold
+  // more than it got is asked again shortly.
+  const want = Math.min(FILE_ROWS, Math.max(0, expectedFiles(job) - d.offset));
+  if (rows.length < want && d.retries < 30) { d.retries++; d.timer = setTimeout(loadFiles, 300); } else d.retries = 0;
 }
 
-function openDetail(id) {
-  state.detail = { id, offset: 0, limit: 200 };
+// A job event for the open detail: the facts at once, the page at most once a
+// second while the job runs, and again when it ends.
+function detailUpdate(job, old) {
+  renderFacts(job);
+  const d = state.detail;
+  const ended = old && live(old.state) && !live(job.state);
+  if (ended) { d.retries = 0; loadFiles(); return; }
+  const want = Math.min(FILE_ROWS, Math.max(0, expectedFiles(job) - d.offset));
+  if (live(job.state) && $('detail-files').children.length < want && performance.now() - d.lastLoad > 1000) loadFiles();
+}
+
+function goToPage(n) {
+  const d = state.detail;
+  d.offset = Math.max(0, (n - 1) * FILE_ROWS);
+  d.retries = 0;
+  loadFiles();
+}
+
+let detailOpener = null;
+function openDetail(id, opener) {
+  detailOpener = opener || null;
+  state.detail = { id, offset: 0, timer: null, retries: 0, lastLoad: 0 };
   $('detail-title').textContent = `Job ${id}`;
+  $('detail-failed-only').checked = false;
+  $('detail-files').replaceChildren();
   renderFacts(state.jobs.get(id));
   loadFiles();
   $('detail').showModal();
+}
+
+function closedDetail() {
+  clearTimeout(state.detail.timer);
+  state.detail.id = null;
+  if (detailOpener && detailOpener.isConnected) detailOpener.focus();
 }
 
 // ---- the WebSocket -------------------------------------------------------------
 function setConnection(connected) {
   const b = $('connection');
   b.dataset.state = connected ? 'connected' : 'disconnected';
-  b.textContent = connected ? 'connected' : 'Connection to ferry lost — reconnecting…';
+  b.textContent = connected ? 'connected' : 'Connection to ferry serve lost — reconnecting… (the jobs below may be out of date)';
   b.hidden = connected;
+  document.body.dataset.connection = b.dataset.state;
 }
 
-async function resync() {
+function retry() {
+  clearTimeout(state.retryTimer);
+  // Back-off with jitter, so that many pages do not reconnect in step.
+  const wait = state.backoff * (0.75 + Math.random() / 2);
+  state.backoff = Math.min(state.backoff * 2, 5000);
+  state.retryTimer = setTimeout(connect, wait);
+}
+
+// Snapshot first, then the socket (see the top of this file).
+async function connect() {
+  if (!state.token) return;
   const r = await api('GET', '/api/jobs');
-  if (r.status !== 200) return;
-  for (const j of r.json.jobs) state.jobs.set(j.id, j);
-  render();
-}
-
-function connect() {
+  if (r.status === 401 || !state.token) return;
+  if (r.status !== 200) { setConnection(false); retry(); return; }
+  replaceAll(r.json.jobs);
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   const ws = new WebSocket(`${proto}://${location.host}/api/events?token=${encodeURIComponent(state.token)}`);
   state.ws = ws;
   ws.onopen = () => {
-    // Per-file results are not pushed to the page (a 100,000-file job would
-    // mean 100,000 messages); the detail view pages them over HTTP and
-    // reloads when the job's failure count changes.
-    ws.send(JSON.stringify({ type: 'subscribe', files: false }));
-    state.wsOpen = true;
     state.backoff = 250;
+    // The page does not list files as they go; it asks per page.
+    ws.send(JSON.stringify({ type: 'subscribe', files: false }));
+    const was = $('connection').dataset.state;
     setConnection(true);
-    resync();
+    if (was === 'disconnected') announce('Connection to ferry serve restored');
   };
   ws.onmessage = (ev) => {
     let m;
     try { m = JSON.parse(ev.data); } catch { return; }
-    if (m.type === 'hello') { for (const j of m.jobs) state.jobs.set(j.id, j); render(); }
-    else if (m.type === 'job') upsert(m.job);
+    if (m.type === 'hello') for (const j of m.jobs) bump(j);
+    else if (m.type === 'job') bump(m.job);
   };
   ws.onclose = () => {
-    const was = state.wsOpen;
-    state.wsOpen = false;
+    if (state.ws !== ws) return;
+    const was = $('connection').dataset.state;
     setConnection(false);
-    if (was) announce('Connection to ferry lost');
-    setTimeout(connect, state.backoff);
-    state.backoff = Math.min(state.backoff * 2, 5000);
+    if (was === 'connected') announce('Connection to ferry serve lost');
+    retry();
   };
 }
 
+function bump(job) {
+  state.version.set(job.id, (state.version.get(job.id) || 0) + 1);
+  upsert(job);
+}
+
 // ---- start -----------------------------------------------------------------------
-async function start() {
+function start() {
   const m = /(?:^|[#&])token=([^&]+)/.exec(location.hash);
   if (m) {
     sessionStorage.setItem('ferry-token', decodeURIComponent(m[1]));
     history.replaceState(null, '', location.pathname + location.search);
   }
   state.token = sessionStorage.getItem('ferry-token');
-  if (!state.token) { needToken('No token was given.'); return; }
-  const r = await api('GET', '/api/jobs');
-  if (r.status === 401) return;
+  if (!state.token) { needToken('This page was opened without its token.'); return; }
   $('app').hidden = false;
-  if (r.status === 200) { for (const j of r.json.jobs) state.jobs.set(j.id, j); render(); }
   connect();
 }
 
@@ -356,11 +535,17 @@ document.addEventListener('DOMContentLoaded', () => {
   $('copy-form').addEventListener('submit', submitForm);
   $('add-source').addEventListener('click', addSource);
   $('copy-form').addEventListener('input', complete);
-  $('cancel-tag-button').addEventListener('click', cancelTag);
-  $('more-jobs').addEventListener('click', () => { state.shown += 200; render(); });
-  $('detail-close').addEventListener('click', () => { $('detail').close(); state.detail.id = null; });
-  $('detail-failed-only').addEventListener('change', () => { state.detail.offset = 0; loadFiles(); });
-  $('detail-prev').addEventListener('click', () => { state.detail.offset = Math.max(0, state.detail.offset - state.detail.limit); loadFiles(); });
-  $('detail-next').addEventListener('click', () => { state.detail.offset += state.detail.limit; loadFiles(); });
+  $('copy-form').addEventListener('focusin', complete);
+  $('cancel-tag-form').addEventListener('submit', (ev) => { ev.preventDefault(); cancelTag(); });
+  $('more-jobs').addEventListener('click', () => { state.shown += PAGE_ROWS; render(); });
+  const refilter = () => { state.shown = PAGE_ROWS; render(); };
+  $('state-filter').addEventListener('change', refilter);
+  $('job-filter').addEventListener('input', refilter);
+  $('detail-close').addEventListener('click', () => $('detail').close());
+  $('detail').addEventListener('close', closedDetail);
+  $('detail-failed-only').addEventListener('change', () => goToPage(1));
+  $('detail-prev').addEventListener('click', () => goToPage(state.detail.offset / FILE_ROWS));
+  $('detail-next').addEventListener('click', () => goToPage(state.detail.offset / FILE_ROWS + 2));
+  $('detail-page-form').addEventListener('submit', (ev) => { ev.preventDefault(); goToPage(Number($('detail-page-input').value) || 1); });
   start();
 });
