@@ -19,6 +19,16 @@ for (let i = 0; i < FILES; i++) writeFileSync(join(many, name(i)), 'y');
 
 let d, b, page, seen, bigJob;
 
+// Waits until the list shows n rows; says what it shows when it does not.
+async function rows(n) {
+  try {
+    await page.waitForFunction((want) => document.querySelectorAll('[data-testid="job-row"]').length === want, n, { timeout: 10000, polling: 100 });
+  } catch (e) {
+    const why = await page.evaluate(() => ({ rows: document.querySelectorAll('[data-testid="job-row"]').length, count: document.querySelector('#jobs-count').textContent, empty: document.querySelector('#jobs-empty').textContent, filter: document.querySelector('#job-filter').value, state: document.querySelector('#state-filter').value, dialog: document.querySelector('#detail').open, banner: document.querySelector('[data-testid="connection-status"]').dataset.state }));
+    throw new Error(`expected ${n} rows: ${JSON.stringify(why)}`);
+  }
+}
+
 before(async () => {
   d = await startDaemon(t, ['--max-running', '8']);
   bigJob = (await d.api('POST', '/api/jobs', { sources: [many], dest: join(t.root, 'big'), fsync: false })).json.id;
@@ -69,7 +79,7 @@ test('a 100,000-file job: 200 results per page, any page at once, counts from th
   assert.equal(readdirSync(join(t.root, 'big', 'many')).length, FILES);
   // The oldest job, found with the filter.
   await page.fill('#job-filter', '/many');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="job-row"]').length === 1);
+  await rows(1);
   assert.match(await page.textContent('#jobs-count'), /1 of 1,002/);
   await page.locator(`[data-job-id="${bigJob}"] [data-testid="details-button"]`).click();
   await page.locator('#detail-range', { hasText: 'files 1–200 of 100,000' }).waitFor();
@@ -93,12 +103,13 @@ test('a 100,000-file job: 200 results per page, any page at once, counts from th
   assert.equal(await page.locator('[data-testid="file-row"]').count(), 0);
   await page.screenshot({ path: join(SHOTS, 'hundred-thousand-files.png') });
   await page.keyboard.press('Escape');
+  await page.waitForSelector('#detail:not([open])', { state: 'attached' });
   await page.fill('#job-filter', '');
   await page.selectOption('#state-filter', 'done');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="job-row"]').length === 200);
+  await rows(200);
   assert.equal(await page.textContent('#jobs-count'), '(1,002)');
   await page.selectOption('#state-filter', 'failed');
-  await page.waitForFunction(() => document.querySelectorAll('[data-testid="job-row"]').length === 0);
+  await rows(0);
   assert.equal(await page.textContent('#jobs-empty'), 'No job matches.');
   await page.selectOption('#state-filter', '');
   assert.deepEqual(seen.errors, []);

@@ -218,6 +218,29 @@ test('a file name with HTML in it shows as text and runs nothing', async () => {
   await page.click('#detail-close');
 });
 
+test('a failed file: the job reads failed, the detail lists the file and its cause', async () => {
+  const dest = join(t.root, 'conflict');
+  mkdirSync(join(dest, 'small'), { recursive: true });
+  writeFileSync(join(dest, 'small', 'a.exr'), 'a different file');
+  writeRandom(join(small, 'b.exr'), 1000);
+  await page.selectOption('#on-conflict', 'fail');
+  const id = await startCopy(small, dest, { durable: false });
+  await waitState(id, 'failed');
+  assert.match(await row(id).locator('[data-testid="job-stats"]').textContent(), /1 failed/);
+  await row(id).locator('[data-testid="details-button"]').click();
+  await page.locator('#detail-range', { hasText: 'of 2' }).waitFor();
+  await page.check('#detail-failed-only');
+  await page.locator('#detail-range', { hasText: 'files 1–1 of 1' }).waitFor();
+  const cells = await page.locator('[data-testid="file-row"] td').allTextContents();
+  assert.equal(cells[0], join(small, 'a.exr'));
+  assert.equal(cells[1], 'failed');
+  assert.match(cells[3], /exists/i, `the cause: ${cells[3]}`);
+  assert.equal(await page.textContent('#detail-files'), cells.join(''), 'one row only');
+  assert.equal(statSync(join(dest, 'small', 'b.exr')).size, 1000, 'the other file was copied');
+  await page.screenshot({ path: join(SHOTS, 'detail-failed.png') });
+  await page.keyboard.press('Escape');
+});
+
 test('keyboard only: submit with Enter, Tab to Cancel, Enter; details open and close with Escape', async () => {
   await page.setChecked('#fsync', false);
   await page.fill('#bwlimit', '');
