@@ -29,7 +29,8 @@ writeRandom(join(small, 'a.exr'), 1000);
 let d, b, page, seen;
 const alerts = [];
 const confirms = [];
-const clickTimes = [];   // measured in the page: click handler -> "cancelled" shown
+const clickTimes = [];   // measured in the page: click handler -> "cancelled" in the row
+const paintTimes = [];   // the same, to the next frame (what the eye can see)
 const outerTimes = [];   // measured by the test: click -> the row reads "cancelled"
 
 before(async () => {
@@ -43,14 +44,17 @@ before(async () => {
     alerts.push(dlg.message()); // an alert would be the XSS firing
     dlg.dismiss();
   });
-  page.on('console', (m) => { const x = /click to cancelled ([\d.]+) ms/.exec(m.text()); if (x) clickTimes.push(Number(x[1])); });
+  page.on('console', (m) => {
+    const x = /click to cancelled ([\d.]+) ms \(on screen ([\d.]+) ms\)/.exec(m.text());
+    if (x) { clickTimes.push(Number(x[1])); paintTimes.push(Number(x[2])); }
+  });
   await page.goto(`${d.base}/#token=${d.token}`);
   await page.waitForSelector('[data-testid="connection-status"][data-state="connected"]', { state: 'attached' });
 });
 
 after(async () => {
   const fmt = (v) => v.map((x) => x.toFixed(1)).join(', ');
-  if (clickTimes.length) console.log(`# click to "cancelled", measured in the page: ${fmt(clickTimes)} ms (target < 50 ms)`);
+  if (clickTimes.length) console.log(`# click to "cancelled", measured in the page: ${fmt(clickTimes)} ms (target < 50 ms); on screen (next frame): ${fmt(paintTimes)} ms`);
   if (outerTimes.length) console.log(`# click to "cancelled", measured by the test through playwright: ${fmt(outerTimes)} ms`);
   await b?.close();
   await d?.stop();
@@ -149,8 +153,9 @@ test('Cancel past 30 % of a 500 MB file: "cancelled" at once, nothing left at th
   await page.screenshot({ path: join(SHOTS, 'running.png') });
   const before = clickTimes.length;
   await clickCancel(id);
-  console.log(`# 500 MB file: click to "cancelled" ${clickTimes.at(-1)?.toFixed(1)} ms in the page, ${outerTimes.at(-1).toFixed(1)} ms seen by the test`);
+  for (let i = 0; i < 20 && clickTimes.length === before; i++) await sleep(10);
   assert.equal(clickTimes.length, before + 1, 'the page measured this cancel');
+  console.log(`# 500 MB file: click to "cancelled" ${clickTimes.at(-1).toFixed(1)} ms in the page (on screen ${paintTimes.at(-1).toFixed(1)} ms), ${outerTimes.at(-1).toFixed(1)} ms seen by the test through playwright`);
   assert.equal(await row(id).locator('[data-testid="cancel-button"]').isHidden(), true);
   assert.match(await page.textContent('#announce'), new RegExp(`${id} cancelled`));
   assert.ok(!existsSync(join(dest, 'plate.mov')), 'no file under its final name');
