@@ -49,6 +49,17 @@ typedef struct {
     bool temp_names;         /* named hidden temps + rename instead of O_TMPFILE */
     unsigned workers;        /* copy threads; 0: FERRY_DEFAULT_WORKERS */
     const char *tag;         /* optional group name */
+
+    /* Sequence sources (docs/sequences.md): a source that names no file but
+     * reads as a pattern ("/shots/sh010/comp.####.exr") copies its frames
+     * directly into dest. */
+    const char *frames;      /* frames to copy ("1001-1100x2"); NULL: every frame on disk */
+    bool renumber;           /* shift the numbers: the first frame asked for becomes */
+    int64_t renumber_start;  /* renumber_start */
+    int pad;                 /* digits of the copied frames' numbers; 0: as the source */
+    bool require_complete;   /* refuse to start when a frame asked for is missing */
+    bool check_exr;          /* check each copied .exr (ferry/exr.h) before it gets its name;
+                              * a broken one fails */
 } ferry_job_spec;
 
 #define FERRY_DEFAULT_WORKERS 4
@@ -108,6 +119,24 @@ const char *ferry_job_error(ferry_job *job);
  * by the caller, who must close them; returns their count.
  */
 size_t ferry_job_take_discards(ferry_job *job, int **fds);
+
+/* A sequence source of a job: what was asked for and what became of it. */
+typedef struct {
+    char *source;      /* the pattern as given */
+    char *dest;        /* where the frames land, as a pattern ("/out/comp.####.exr") */
+    char *frames;      /* frames planned: on disk and asked for ("1001-1040,1043-1100") */
+    char *missing;     /* asked for and not on disk ("1041-1042"), "" if none */
+    char *done, *skipped, *failed; /* frames (source numbers) with that result so far */
+    uint64_t nframes, nmissing, ndone, nskipped, nfailed;
+} ferry_seq_summary;
+
+/*
+ * The job's sequence sources, once its plan is made (*n is 0 before, and
+ * for jobs without sequences). *out is owned by the caller:
+ * ferry_seq_summaries_free.
+ */
+int ferry_job_sequences(ferry_job *job, ferry_seq_summary **out, size_t *n);
+void ferry_seq_summaries_free(ferry_seq_summary *s, size_t n);
 
 /* Frees a job whose threads have finished (ferry_job_wait). */
 void ferry_job_free(ferry_job *job);

@@ -19,4 +19,11 @@ char *ferry_json_progress(const char *job_id, const ferry_progress *p);
 /* {"event":"start", ...} for a job about to run; a new string, or NULL. */
 char *ferry_json_start(const char *job_id, const ferry_job_spec *spec);
 
+/*
+ * {"event":"sequence", "source", "dest", "frames", "missing", "done",
+ * "skipped", "failed" (frame sets as text) and their "*_count"}: one
+ * sequence source of a job (job_id may be NULL); a new string, or NULL.
+ */
+char *ferry_json_sequence(const char *job_id, const ferry_seq_summary *s);
+
 #endif

@@ -42,6 +42,8 @@ typedef struct {
     uint64_t bytes_total, bytes_done, files_total, files_done, files_skipped, files_failed;
     char *error;
     int64_t cancel_latency_us; /* -1 if none */
+    ferry_seq_summary *seqs;   /* sequence sources, for jobs of this process once planned */
+    size_t nseqs;
 } ferry_job_info;
 
 /* One per-file result. */

@@ -4,6 +4,7 @@
  * job) and runs it in the foreground (runjob.c).
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "ferry/common.h"
 #include "ferry/job.h"
 #include "ferry/json.h"
+#include "ferry/seq.h"
 #include "ferry/size.h"
 #include "runjob.h"
 
@@ -39,6 +41,18 @@ void cmd_copy_help(FILE *out)
             "      --state-dir DIR     journal directory (default $XDG_STATE_HOME/ferry or\n"
             "                          ~/.local/state/ferry)\n"
             "      --no-journal        keep no record of this copy (no ferry jobs/resume)\n"
+            "      --check-exr         check each copied .exr file (header and chunk table,\n"
+            "                          as ferry check does) before it gets its name; broken\n"
+            "                          frames fail\n\n"
+            "Sequences: a SOURCE that names no file but a frame pattern, such as\n"
+            "/shots/sh010/comp.####.exr (also @@@@, %%04d, $F4), copies the frames of that\n"
+            "pattern directly into DEST (a directory, made if missing):\n"
+            "      --frames SET        only these frames: 1001-1100, 1001-1100x2, 1,5,10-20\n"
+            "                          (default: every frame on disk)\n"
+            "      --renumber START    number the copies so the first frame becomes START\n"
+            "      --pad N             write frame numbers with N digits\n"
+            "      --require-complete  refuse to start if a frame asked for is missing\n"
+            "Missing frames (asked for, or gaps between the first and last) are reported.\n\n"
             "  -q, --quiet             print errors only\n"
             "  -h, --help              show this help\n\n"
             "Identical files (same size and modification time) are skipped.\n"
@@ -54,8 +68,23 @@ enum {
     OPT_JSON,
     OPT_TAG,
     OPT_STATE,
-    OPT_NO_JOURNAL
+    OPT_NO_JOURNAL,
+    OPT_FRAMES,
+    OPT_RENUMBER,
+    OPT_PAD,
+    OPT_REQUIRE_COMPLETE,
+    OPT_CHECK_EXR
 };
+
+/* A whole decimal integer in [lo, hi], else false. */
+static bool parse_int(const char *s, long long lo, long long hi, long long *out)
+{
+    char *end;
+
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return *s && !*end && !errno && *out >= lo && *out <= hi;
+}
 
 static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *out,
                       const char **state_dir, bool *no_journal)
@@ -70,6 +99,11 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
         {"tag", required_argument, NULL, OPT_TAG},
         {"state-dir", required_argument, NULL, OPT_STATE},
         {"no-journal", no_argument, NULL, OPT_NO_JOURNAL},
+        {"frames", required_argument, NULL, OPT_FRAMES},
+        {"renumber", required_argument, NULL, OPT_RENUMBER},
+        {"pad", required_argument, NULL, OPT_PAD},
+        {"require-complete", no_argument, NULL, OPT_REQUIRE_COMPLETE},
+        {"check-exr", no_argument, NULL, OPT_CHECK_EXR},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -113,6 +147,37 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
             break;
         case OPT_NO_JOURNAL:
             *no_journal = true;
+            break;
+        case OPT_FRAMES: {
+            ferry_frameset fs;
+            if (ferry_frameset_parse(optarg, &fs) < 0)
+                return cli_usage_error("copy", "--frames: %s", ferry_error_last());
+            ferry_frameset_release(&fs);
+            spec->frames = optarg;
+            break;
+        }
+        case OPT_RENUMBER: {
+            long long v;
+            if (!parse_int(optarg, -999999999999LL, 999999999999LL, &v))
+                return cli_usage_error("copy", "invalid --renumber '%s': expected a frame number",
+                                       optarg);
+            spec->renumber = true;
+            spec->renumber_start = v;
+            break;
+        }
+        case OPT_PAD: {
+            long long v;
+            if (!parse_int(optarg, 1, 18, &v))
+                return cli_usage_error("copy", "invalid --pad '%s': expected 1 to 18 digits",
+                                       optarg);
+            spec->pad = (int)v;
+            break;
+        }
+        case OPT_REQUIRE_COMPLETE:
+            spec->require_complete = true;
+            break;
+        case OPT_CHECK_EXR:
+            spec->check_exr = true;
             break;
         case 'q':
             out->quiet = true;

@@ -149,6 +149,33 @@ static void summary(const cli_output *out, const ferry_progress *p, const char *
     }
 }
 
+/* Per sequence source: the frames copied and the ones missing. */
+static void sequences(ferry_manager *m, const char *id, const cli_output *out)
+{
+    ferry_job_info in;
+
+    if (ferry_manager_get(m, id, &in) != FERRY_OK)
+        return;
+    for (size_t i = 0; i < in.nseqs; i++) {
+        const ferry_seq_summary *s = &in.seqs[i];
+        if (out->json) {
+            print_line(ferry_json_sequence(id, s));
+            continue;
+        }
+        if (!out->quiet && s->nframes)
+            fprintf(stderr, "%s: %llu of %llu frames copied (%s) to %s\n", s->source,
+                    (unsigned long long)(s->ndone + s->nskipped),
+                    (unsigned long long)s->nframes, s->frames, s->dest);
+        if (s->nmissing)
+            fprintf(stderr, "%s: %llu frame%s missing: %s\n", s->source,
+                    (unsigned long long)s->nmissing, s->nmissing == 1 ? "" : "s", s->missing);
+        if (s->nfailed)
+            fprintf(stderr, "%s: %llu frame%s failed: %s\n", s->source,
+                    (unsigned long long)s->nfailed, s->nfailed == 1 ? "" : "s", s->failed);
+    }
+    ferry_job_info_clear(&in);
+}
+
 /* Freeing a discarded temp's blocks happens on its last close: let a child pay. */
 static void close_discards_detached(ferry_manager *m)
 {
@@ -221,6 +248,7 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
     }
     ferry_manager_progress(m, id, &p);
     summary(out, &p, error);
+    sequences(m, id, out);
     rc = exit_status(p.state);
     close_discards_detached(m);
     ferry_bus_unsubscribe(ferry_manager_bus(m), sub);

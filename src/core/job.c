@@ -96,6 +96,9 @@ static int copy_spec(ferry_job *job, const ferry_job_spec *spec)
         return FERRY_ENOMEM;
     if (spec->tag && !(job->tag = strdup(spec->tag)))
         return FERRY_ENOMEM;
+    if (spec->frames && !(job->frames = strdup(spec->frames)))
+        return FERRY_ENOMEM;
+    job->spec.frames = job->frames;
     job->spec.sources = (const char *const *)job->sources;
     job->spec.dest = job->dest;
     job->spec.tag = job->tag;
@@ -145,8 +148,7 @@ int ferry_job_new(ferry_job **out, const ferry_job_spec *spec, ferry_bus *bus)
 
     if ((rc = job_alloc(&job, spec, bus)))
         return rc;
-    if ((rc = ferry__plan_targets(job->spec.sources, job->spec.nsources, job->dest,
-                                  spec->dest_is_dir, &job->targets, &job->ntargets))) {
+    if ((rc = ferry__plan_targets(&job->spec, &job->targets, &job->ntargets))) {
         job->finished = true;
         ferry_job_free(job);
         return rc;
@@ -211,14 +213,23 @@ static void publish_file(ferry_job *job, const ferry__entry *e, int result, cons
     free(dest);
 }
 
+/* The frame's result, for the job's sequence summaries. */
+static void note_frame(ferry_job *job, const ferry__entry *e, int result)
+{
+    if (e->seq && e->seq <= job->nseqs && e->seq_pos < job->seqs[e->seq - 1].plan.n)
+        atomic_store(&job->seqs[e->seq - 1].result[e->seq_pos], (unsigned char)result);
+}
+
 void ferry__file_done(ferry_job *job, const ferry__entry *e, const char *name)
 {
+    note_frame(job, e, FERRY_FILE_DONE);
     atomic_fetch_add(&job->files_done, 1);
     publish_file(job, e, FERRY_FILE_DONE, name, NULL);
 }
 
 void ferry__file_skipped(ferry_job *job, const ferry__entry *e, const char *why)
 {
+    note_frame(job, e, FERRY_FILE_SKIPPED);
     atomic_fetch_add(&job->files_skipped, 1);
     if (e->kind == FERRY__FILE)
         atomic_fetch_add(&job->bytes_skipped, e->meta.size);
@@ -227,6 +238,7 @@ void ferry__file_skipped(ferry_job *job, const ferry__entry *e, const char *why)
 
 void ferry__file_failed(ferry_job *job, const ferry__entry *e, const char *why)
 {
+    note_frame(job, e, FERRY_FILE_FAILED);
     atomic_fetch_add(&job->files_failed, 1);
     if (e->kind == FERRY__FILE)
         atomic_fetch_sub(&job->bytes_total_adj, (int64_t)e->meta.size);
@@ -451,12 +463,45 @@ static void mark_finished(ferry_job *job)
     pthread_mutex_unlock(&job->lock);
 }
 
+/* Moves the plan's sequences into the job, with a result slot per frame. */
+static int keep_seqs(ferry_job *job)
+{
+    ferry__plan *plan = &job->plan;
+    size_t n = plan->nseqs;
+    ferry__seqstate *v;
+
+    if (n == 0)
+        return 0;
+    if (!(v = calloc(n, sizeof(*v))))
+        return FERRY_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        v[i].plan = plan->seqs[i];
+        v[i].result = calloc(v[i].plan.n ? v[i].plan.n : 1, 1);
+        if (!v[i].result) {
+            for (size_t k = 0; k <= i; k++)
+                free((void *)v[k].result);
+            free(v);
+            return FERRY_ENOMEM; /* the plan keeps its sequences and frees them */
+        }
+    }
+    free(plan->seqs);
+    plan->seqs = NULL;
+    plan->nseqs = plan->seqs_cap = 0;
+    pthread_mutex_lock(&job->lock);
+    job->seqs = v;
+    job->nseqs = n;
+    pthread_mutex_unlock(&job->lock);
+    return 0;
+}
+
 static void *runner_main(void *arg)
 {
     ferry_job *job = arg;
     int rc;
 
     rc = ferry__plan_walk(&job->plan, job->targets, job->ntargets, job->cancel, walk_failed, job);
+    if (keep_seqs(job))
+        rc = FERRY_ENOMEM;
     job->bytes_planned = job->plan.bytes_total;
     job->files_planned = job->plan.nentries;
     atomic_store(&job->planned, true); /* publishes the two totals above */
@@ -680,6 +725,13 @@ void ferry_job_free(ferry_job *job)
     free(job->sources);
     free(job->dest);
     free(job->tag);
+    free(job->frames);
+    for (size_t i = 0; i < job->nseqs; i++) {
+        ferry_frameset_release(&job->seqs[i].plan.planned);
+        ferry_frameset_release(&job->seqs[i].plan.missing);
+        free((void *)job->seqs[i].result);
+    }
+    free(job->seqs);
     ferry_cancel_free(job->cancel);
     pthread_cond_destroy(&job->finished_cond);
     pthread_cond_destroy(&job->cq_cond);

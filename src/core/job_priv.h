@@ -8,7 +8,8 @@
  * on, one committer (makes batches of temps durable, then names them).
  *
  * Locks, never nested with one another:
- *   lock      guards error, discards, finished (+ finished_cond), current
+ *   lock      guards error, discards, finished (+ finished_cond), current,
+ *             the seqs array (its results are atomics)
  *   cq_lock   guards the commit queue and workers_active (+ cq_cond)
  *   rate_lock guards the rate samples
  *   the pool's lock guards pool_next, pool_attached, pool_next_entry, inflight
@@ -40,11 +41,18 @@ typedef struct ferry__pending {
 
 #define RATE_SAMPLES 16
 
+/* A sequence source as planned, with the result of each planned frame
+ * (ferry_file_result, 0 while pending), kept after the plan is freed. */
+typedef struct {
+    ferry__seqplan plan;
+    _Atomic unsigned char *result; /* plan.n of them */
+} ferry__seqstate;
+
 struct ferry_job {
     char id[16];
     ferry_job_spec spec;   /* pointers into the copies below */
     char **sources;
-    char *dest, *tag;
+    char *dest, *tag, *frames;
     ferry_bus *bus;        /* borrowed, may be NULL */
     ferry_cancel *cancel;  /* set by cancel and by fatal errors */
     _Atomic int state;     /* ferry_job_state; changed only by CAS */
@@ -104,6 +112,11 @@ struct ferry_job {
     pthread_mutex_t rate_lock;
     uint64_t rate_t[RATE_SAMPLES], rate_b[RATE_SAMPLES];
     unsigned rate_n, rate_i;
+
+    /* Set by the runner after the walk, before any worker starts, under
+     * `lock`; freed by ferry_job_free. */
+    ferry__seqstate *seqs;
+    size_t nseqs;
 };
 
 /* One worker's own state. */

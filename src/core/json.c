@@ -170,6 +170,39 @@ char *ferry_json_start(const char *job_id, const ferry_job_spec *spec)
     json_object_set_new(o, "on_conflict", json_string(ferry_conflict_name(spec->on_conflict)));
     json_object_set_new(o, "bwlimit", json_integer((json_int_t)spec->bwlimit));
     json_object_set_new(o, "fsync", json_boolean(!spec->no_fsync));
+    if (spec->frames)
+        json_object_set_new(o, "frames", jstr(spec->frames));
+    if (spec->renumber)
+        json_object_set_new(o, "renumber", json_integer((json_int_t)spec->renumber_start));
+    if (spec->pad)
+        json_object_set_new(o, "pad", json_integer(spec->pad));
+    if (spec->require_complete)
+        json_object_set_new(o, "require_complete", json_true());
+    if (spec->check_exr)
+        json_object_set_new(o, "check_exr", json_true());
     json_object_set_new(o, "time", jtime(ferry__wall_ns()));
+    return dump(o);
+}
+
+char *ferry_json_sequence(const char *job_id, const ferry_seq_summary *s)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "event", json_string("sequence"));
+    if (job_id)
+        json_object_set_new(o, "job", jstr(job_id));
+    json_object_set_new(o, "source", jstr(s->source));
+    json_object_set_new(o, "dest", jstr(s->dest));
+#define SET(name, text, count)                                                                   \
+    do {                                                                                         \
+        json_object_set_new(o, name, jstr(text));                                               \
+        json_object_set_new(o, name "_count", json_integer((json_int_t)(count)));                \
+    } while (0)
+    SET("frames", s->frames, s->nframes);
+    SET("missing", s->missing, s->nmissing);
+    SET("done", s->done, s->ndone);
+    SET("skipped", s->skipped, s->nskipped);
+    SET("failed", s->failed, s->nfailed);
+#undef SET
     return dump(o);
 }

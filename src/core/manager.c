@@ -81,9 +81,15 @@ static char *spec_json(const ferry_job *job)
 
     for (size_t i = 0; i < s->nsources; i++)
         json_array_append_new(src, json_string(s->sources[i]));
-    for (size_t i = 0; i < job->ntargets; i++)
-        json_array_append_new(tg, json_pack("[sss]", job->targets[i].src, job->targets[i].dest_dir,
-                                            job->targets[i].dest_name));
+    for (size_t i = 0; i < job->ntargets; i++) {
+        const ferry__target *t = &job->targets[i];
+        json_t *a = json_pack("[sss]", t->src, t->dest_dir, t->dest_name);
+        if (a && t->seq) { /* [src, dir, name pattern, frames or null, shift] */
+            json_array_append_new(a, t->frames ? json_string(t->frames) : json_null());
+            json_array_append_new(a, json_integer((json_int_t)t->shift));
+        }
+        json_array_append_new(tg, a);
+    }
     json_object_set_new(o, "sources", src);
     json_object_set_new(o, "dest", json_string(s->dest));
     json_object_set_new(o, "dest_is_dir", json_boolean(s->dest_is_dir));
@@ -94,6 +100,8 @@ static char *spec_json(const ferry_job *job)
     json_object_set_new(o, "workers", json_integer(s->workers));
     if (s->tag)
         json_object_set_new(o, "tag", json_string(s->tag));
+    if (s->check_exr)
+        json_object_set_new(o, "check_exr", json_true());
     json_object_set_new(o, "targets", tg);
     out = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -134,6 +142,12 @@ static int job_of_json(ferry_manager *m, const char *id, const char *text, ferry
         targets[i].src = strdup(json_string_value(json_array_get(t, 0)) ?: "");
         targets[i].dest_dir = strdup(json_string_value(json_array_get(t, 1)) ?: "");
         targets[i].dest_name = strdup(json_string_value(json_array_get(t, 2)) ?: "");
+        if (json_array_size(t) == 5) {
+            const char *frames = json_string_value(json_array_get(t, 3));
+            targets[i].seq = true;
+            targets[i].frames = frames ? strdup(frames) : NULL;
+            targets[i].shift = (int64_t)json_integer_value(json_array_get(t, 4));
+        }
     }
     spec.sources = sources;
     spec.nsources = ns;
@@ -145,6 +159,7 @@ static int job_of_json(ferry_manager *m, const char *id, const char *text, ferry
     spec.temp_names = json_is_true(json_object_get(o, "temp_names"));
     spec.workers = (unsigned)json_integer_value(json_object_get(o, "workers"));
     spec.tag = json_string_value(json_object_get(o, "tag"));
+    spec.check_exr = json_is_true(json_object_get(o, "check_exr"));
     rc = ferry__job_new_restored(out, &spec, m->bus, id, targets, nt);
     targets = NULL; /* taken over, even on failure */
 out:
@@ -466,6 +481,7 @@ static void info_of_job(ferry_job_info *in, ferry_job *job)
     in->cancel_latency_us = p.cancel_latency_us;
     const char *e = ferry_job_error(job);
     in->error = e ? strdup(e) : NULL;
+    ferry_job_sequences(job, &in->seqs, &in->nseqs);
 }
 
 static int list(ferry_manager *m, const char *id, const char *state, const char *tag,
@@ -557,6 +573,7 @@ void ferry_job_info_clear(ferry_job_info *in)
     for (size_t k = 0; k < in->nsources; k++)
         free(in->sources[k]);
     free(in->sources);
+    ferry_seq_summaries_free(in->seqs, in->nseqs);
     memset(in, 0, sizeof(*in));
 }
 

@@ -51,13 +51,18 @@ void ferry__plan_release(ferry__plan *plan)
         free(plan->dirs[i].path);
         free(plan->dirs[i].error);
     }
+    for (size_t i = 0; i < plan->nseqs; i++) {
+        ferry_frameset_release(&plan->seqs[i].planned);
+        ferry_frameset_release(&plan->seqs[i].missing);
+    }
     free(plan->entries);
     free(plan->dirs);
+    free(plan->seqs);
     ferry__plan_init(plan);
 }
 
-/* Adds a directory; src/name ownership passes to the plan. */
-static int add_dir(ferry__plan *plan, char *path, const struct stat *st, uint32_t *idx)
+/* Adds a directory; path ownership passes to the plan. */
+int ferry__plan_add_dir(ferry__plan *plan, char *path, const struct stat *st, uint32_t *idx)
 {
     if (ferry__grow(&plan->dirs, &plan->dirs_cap, plan->ndirs + 1, sizeof(ferry__dir), 64)) {
         free(path);
@@ -74,7 +79,9 @@ static int add_dir(ferry__plan *plan, char *path, const struct stat *st, uint32_
     return 0;
 }
 
-static int add_entry(ferry__plan *plan, char *src, char *name, uint32_t dir, const struct stat *st)
+/* Adds an entry; src/name ownership passes to the plan. */
+int ferry__plan_add_entry(ferry__plan *plan, char *src, char *name, uint32_t dir,
+                          const struct stat *st)
 {
     if (!src || !name ||
         ferry__grow(&plan->entries, &plan->entries_cap, plan->nentries + 1, sizeof(ferry__entry),
@@ -87,6 +94,7 @@ static int add_entry(ferry__plan *plan, char *src, char *name, uint32_t dir, con
     e->src = src;
     e->name = name;
     e->dir = dir;
+    e->seq = e->seq_pos = 0;
     ferry__meta_of_stat(&e->meta, st);
     if (S_ISREG(st->st_mode)) {
         e->kind = FERRY__FILE;
@@ -104,8 +112,14 @@ static int cmp_names(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Reads the names of an open directory, sorted; *out owned by the caller. */
-static int read_names(int fd, char ***out, size_t *n)
+void ferry__names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}
+
+int ferry__read_names(int fd, char ***out, size_t *n)
 {
     DIR *d = fdopendir(fd);
     struct dirent *de;
@@ -168,14 +182,14 @@ static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st
         free(dst);
         return FERRY_ECANCELLED;
     }
-    if ((rc = add_dir(w->plan, dst, st, &di)))
+    if ((rc = ferry__plan_add_dir(w->plan, dst, st, &di)))
         return rc;
     fd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         walk_fail(w, src, "open directory", errno);
         return 0;
     }
-    int err = read_names(fd, &names, &n); /* closes fd */
+    int err = ferry__read_names(fd, &names, &n); /* closes fd */
     if (err) {
         walk_fail(w, src, "read directory", -err);
         return err == -ENOMEM ? FERRY_ENOMEM : 0;
@@ -197,13 +211,22 @@ static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st
             rc = cdst ? walk_dir(w, child, cdst, &cst) : FERRY_ENOMEM;
             free(child);
         } else {
-            rc = add_entry(w->plan, child, strdup(names[i]), di, &cst);
+            rc = ferry__plan_add_entry(w->plan, child, strdup(names[i]), di, &cst);
         }
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    ferry__names_free(names, n);
     return rc;
+}
+
+int ferry__plan_parent(ferry__plan *plan, const char *dest_dir, uint32_t *idx)
+{
+    if (plan->ndirs > 0 && !plan->dirs[plan->ndirs - 1].copy_meta &&
+        !strcmp(plan->dirs[plan->ndirs - 1].path, dest_dir)) {
+        *idx = (uint32_t)plan->ndirs - 1;
+        return FERRY_OK;
+    }
+    char *p = strdup(dest_dir);
+    return p ? ferry__plan_add_dir(plan, p, NULL, idx) : FERRY_ENOMEM;
 }
 
 int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t ntargets,
@@ -219,6 +242,11 @@ int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t nta
 
         if (ferry_cancel_is_set(cancel))
             return FERRY_ECANCELLED;
+        if (t->seq) {
+            if ((rc = ferry__seq_walk(plan, t, (uint32_t)i, cancel, fail, arg)))
+                return rc;
+            continue;
+        }
         if (lstat(t->src, &st) < 0) {
             walk_fail(&w, t->src, "stat", errno);
             continue;
@@ -227,17 +255,8 @@ int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t nta
             char *dst = ferry__path_join(t->dest_dir, t->dest_name);
             rc = dst ? walk_dir(&w, t->src, dst, &st) : FERRY_ENOMEM;
         } else {
-            /* Consecutive sources into one parent share its entry. */
-            if (plan->ndirs > 0 && !plan->dirs[plan->ndirs - 1].copy_meta &&
-                !strcmp(plan->dirs[plan->ndirs - 1].path, t->dest_dir)) {
-                di = (uint32_t)plan->ndirs - 1;
-                rc = 0;
-            } else {
-                char *p = strdup(t->dest_dir);
-                rc = p ? add_dir(plan, p, NULL, &di) : FERRY_ENOMEM;
-            }
-            if (!rc)
-                rc = add_entry(plan, strdup(t->src), strdup(t->dest_name), di, &st);
+            if (!(rc = ferry__plan_parent(plan, t->dest_dir, &di)))
+                rc = ferry__plan_add_entry(plan, strdup(t->src), strdup(t->dest_name), di, &st);
         }
         if (rc)
             return rc;
@@ -253,6 +272,7 @@ void ferry__targets_free(ferry__target *t, size_t n)
         free(t[i].src);
         free(t[i].dest_dir);
         free(t[i].dest_name);
+        free(t[i].frames);
     }
     free(t);
 }
@@ -308,9 +328,31 @@ static int resolve_one(ferry__target *t, const char *src, const char *dest, bool
     return rc;
 }
 
-int ferry__plan_targets(const char *const *sources, size_t nsources, const char *dest,
-                        bool dest_is_dir, ferry__target **out, size_t *n)
+/* Sequence options need a sequence source to apply to. */
+static int check_seq_options(const ferry_job_spec *spec, size_t nseq)
 {
+    const char *opt = spec->frames         ? "--frames"
+                      : spec->renumber     ? "--renumber"
+                      : spec->pad          ? "--pad"
+                      : spec->require_complete ? "--require-complete"
+                                              : NULL;
+
+    if (spec->pad < 0 || spec->pad > 18)
+        return ferry__error(FERRY_EINVAL, "invalid padding %d: expected 1 to 18 digits", spec->pad);
+    if (opt && nseq == 0)
+        return ferry__error(FERRY_EINVAL,
+                            "%s applies to sequence sources (a pattern such as "
+                            "'/shots/sh010/comp.####.exr'), and no source is one",
+                            opt);
+    return FERRY_OK;
+}
+
+int ferry__plan_targets(const ferry_job_spec *spec, ferry__target **out, size_t *n)
+{
+    const char *const *sources = spec->sources;
+    size_t nsources = spec->nsources, nseq = 0;
+    const char *dest = spec->dest;
+    bool dest_is_dir = spec->dest_is_dir;
     struct stat st;
     bool exists, is_dir, into;
     ferry__target *t;
@@ -320,8 +362,17 @@ int ferry__plan_targets(const char *const *sources, size_t nsources, const char 
         return ferry__error(FERRY_EINVAL, "no source given");
     if (!dest || !*dest)
         return ferry__error(FERRY_EINVAL, "no destination given");
+    for (size_t i = 0; i < nsources; i++)
+        nseq += ferry__is_seq_source(sources[i]);
+    if ((rc = check_seq_options(spec, nseq)))
+        return rc;
+    /* The frames of a sequence land directly in dest, which is a directory. */
+    dest_is_dir = dest_is_dir || nseq > 0;
     exists = stat(dest, &st) == 0;
     is_dir = exists && S_ISDIR(st.st_mode);
+    if (!dest_is_dir && !exists && dest[strlen(dest) - 1] == '/') /* as cp: "dst/" is a dir */
+        return ferry__error(FERRY_EINVAL, "destination '%s' is not a directory (it does not exist)",
+                            dest);
     if (dest_is_dir && !exists) {
         int err = ferry__mkdir_p(dest, 0777);
         if (err)
@@ -347,8 +398,12 @@ int ferry__plan_targets(const char *const *sources, size_t nsources, const char 
     }
     if (!(t = calloc(nsources, sizeof(*t))))
         return ferry__error(FERRY_ENOMEM, "out of memory");
-    for (size_t i = 0; i < nsources && !rc; i++)
-        rc = resolve_one(&t[i], sources[i], dest, into);
+    for (size_t i = 0; i < nsources && !rc; i++) {
+        if (ferry__is_seq_source(sources[i]))
+            rc = ferry__seq_target(&t[i], sources[i], dest, spec);
+        else
+            rc = resolve_one(&t[i], sources[i], dest, into);
+    }
     if (rc) {
         ferry__targets_free(t, nsources);
         return rc;

@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include "ferry/cancel.h"
+#include "ferry/job.h"
+#include "ferry/seq.h"
 
 typedef enum { FERRY__FILE = 1, FERRY__SYMLINK, FERRY__SPECIAL } ferry__kind;
 
@@ -35,6 +37,8 @@ typedef struct {
     char *name;    /* final name inside dirs[dir] */
     uint32_t dir;  /* index in plan.dirs */
     ferry__kind kind;
+    uint32_t seq;      /* 1 + index in plan.seqs for a frame of a sequence source, else 0 */
+    uint32_t seq_pos;  /* its place among that sequence's planned frames */
     ferry__meta meta;
 } ferry__entry;
 
@@ -47,18 +51,35 @@ typedef struct {
     char *error;       /* why it could not be made; its entries fail with this */
 } ferry__dir;
 
-/* One source and where it lands: dir/name. */
+/*
+ * One source and where it lands: dir/name. A sequence source has patterns
+ * for src ("/shots/sh010/comp.####.exr", as given) and dest_name (printf
+ * notation, "comp.%04d.exr"): each frame f lands as dest_name(f + shift).
+ */
 typedef struct {
     char *src;
     char *dest_dir;
     char *dest_name;
+    bool seq;
+    char *frames;   /* the frames asked for, canonical; NULL: every frame on disk */
+    int64_t shift;  /* --renumber: added to every frame number */
 } ferry__target;
+
+/* A sequence source as planned. */
+typedef struct {
+    uint32_t target;          /* index in the targets */
+    ferry_frameset planned;   /* frames found on disk and asked for, in plan order */
+    ferry_frameset missing;   /* frames asked for and not on disk */
+    uint64_t n;               /* count of planned */
+} ferry__seqplan;
 
 typedef struct {
     ferry__entry *entries;
     size_t nentries, entries_cap;
     ferry__dir *dirs;
     size_t ndirs, dirs_cap;
+    ferry__seqplan *seqs;
+    size_t nseqs, seqs_cap;
     uint64_t bytes_total;
 } ferry__plan;
 
@@ -77,13 +98,36 @@ int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t nta
                      ferry_cancel *cancel, ferry__walk_fail_fn fail, void *arg);
 
 /*
- * Resolves where each source goes (cp -r rules unless dest_is_dir) and
- * refuses, with a message, what cannot work at all: a destination whose
- * parent is missing, several sources into a non-directory, a directory into
- * itself. *out is an array of n targets owned by the caller.
+ * Resolves where each of spec's sources goes (cp -r rules unless dest_is_dir;
+ * sequence sources always land in dest, made if missing) and refuses, with a
+ * message, what cannot work at all: a destination whose parent is missing,
+ * several sources into a non-directory, a directory into itself, sequence
+ * options without a sequence, missing frames under require_complete. *out is
+ * an array of n targets owned by the caller.
  */
-int ferry__plan_targets(const char *const *sources, size_t nsources, const char *dest,
-                        bool dest_is_dir, ferry__target **out, size_t *n);
+int ferry__plan_targets(const ferry_job_spec *spec, ferry__target **out, size_t *n);
+
+/* plan.c, for plan_seq.c */
+int ferry__plan_add_dir(ferry__plan *plan, char *path, const struct stat *st, uint32_t *idx);
+int ferry__plan_add_entry(ferry__plan *plan, char *src, char *name, uint32_t dir,
+                          const struct stat *st);
+/* The directory's entry for a file source landing in dest_dir (shared by
+ * consecutive sources into the same parent). */
+int ferry__plan_parent(ferry__plan *plan, const char *dest_dir, uint32_t *idx);
+/* The names of an open directory, sorted; closes fd; *out owned by the caller. */
+int ferry__read_names(int fd, char ***out, size_t *n);
+void ferry__names_free(char **names, size_t n);
+
+/* plan_seq.c: sequence sources */
+
+/* True when src names no file but reads as a sequence pattern. */
+bool ferry__is_seq_source(const char *src);
+/* Fills t for the sequence source src landing in dest (see ferry__plan_targets). */
+int ferry__seq_target(ferry__target *t, const char *src, const char *dest,
+                      const ferry_job_spec *spec);
+/* Adds the frames of target ti (t->seq) to the plan; failures go to fail(). */
+int ferry__seq_walk(ferry__plan *plan, const ferry__target *t, uint32_t ti, ferry_cancel *cancel,
+                    ferry__walk_fail_fn fail, void *arg);
 
 void ferry__targets_free(ferry__target *t, size_t n);
 

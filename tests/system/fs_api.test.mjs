@@ -11,6 +11,7 @@ const t = tempTree();
 const shot = join(t.root, 'sh010');
 mkdirSync(join(shot, 'comp'), { recursive: true });
 for (let f = 1001; f <= 1120; f++) writeFileSync(join(shot, `sh010.${f}.exr`), 'x'.repeat(f - 1000));
+for (let f = 1; f <= 10; f++) if (f !== 5) writeFileSync(join(shot, `plate_v002.${f}.dpx`), 'p');
 writeRandom(join(shot, 'notes.txt'), 10);
 writeFileSync(join(shot, '<img src=x onerror=alert(1)>.exr'), 'y');
 const outside = join(t.dir, 'outside');
@@ -38,7 +39,7 @@ test('/api/fs without a path lists the roots', async () => {
   assert.deepEqual(r.json.entries, [{ name: t.root, type: 'd' }]);
 });
 
-test('/api/fs lists a directory: directories first, then by name, with types and sizes', async () => {
+test('/api/fs lists a directory: directories first, then by name, sequences collapsed', async () => {
   const r = await fs(shot);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.path, shot);
@@ -46,13 +47,17 @@ test('/api/fs lists a directory: directories first, then by name, with types and
   const names = r.json.entries.map((e) => e.name);
   assert.equal(names[0], 'comp');
   assert.equal(r.json.entries[0].type, 'd');
-  const files = names.slice(1);
-  assert.deepEqual(files, [...files].sort());
-  assert.equal(files.length, 122);
-  assert.ok(files.includes('<img src=x onerror=alert(1)>.exr'));
-  const f = r.json.entries.find((e) => e.name === 'sh010.1007.exr');
+  // 120 + 9 frames are two entries; single files stay themselves.
+  assert.deepEqual(names.slice(1), ['<img src=x onerror=alert(1)>.exr', 'notes.txt', 'plate_v002.@.dpx', 'sh010.####.exr']);
+  const seq = r.json.entries.find((e) => e.name === 'sh010.####.exr');
+  assert.deepEqual(seq, { name: 'sh010.####.exr', type: 's', frames: '1001-1120', count: 120, missing: '', size: (120 * 121) / 2 });
+  const gap = r.json.entries.find((e) => e.name === 'plate_v002.@.dpx');
+  assert.equal(gap.frames, '1-4,6-10');
+  assert.equal(gap.missing, '5');
+  assert.equal(gap.count, 9);
+  const f = r.json.entries.find((e) => e.name === 'notes.txt');
   assert.equal(f.type, 'f');
-  assert.equal(f.size, 7);
+  assert.equal(f.size, 10);
   assert.equal(typeof f.mtime, 'number');
   const root = await fs(t.root);
   const types = Object.fromEntries(root.json.entries.map((e) => [e.name, e.type]));
@@ -86,15 +91,15 @@ test('files of a job: paged with offset and limit, in order, bad numbers refused
   let all;
   for (let i = 0; i < 100; i++) {
     all = await d.api('GET', `/api/jobs/${j.id}/files`);
-    if (all.json.files.length === 122) break; // the journal takes results in groups
+    if (all.json.files.length === 131) break; // the journal takes results in groups
     await sleep(100);
   }
-  assert.equal(all.json.files.length, 122);
+  assert.equal(all.json.files.length, 131);
   const pages = [];
-  for (let off = 0; off < 122; off += 50) {
+  for (let off = 0; off < 131; off += 50) {
     const r = await d.api('GET', `/api/jobs/${j.id}/files?offset=${off}&limit=50`);
     assert.equal(r.status, 200);
-    assert.equal(r.json.files.length, Math.min(50, 122 - off));
+    assert.equal(r.json.files.length, Math.min(50, 131 - off));
     pages.push(...r.json.files);
   }
   assert.deepEqual(pages.map((f) => f.path), all.json.files.map((f) => f.path));
