@@ -314,6 +314,17 @@ int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason
 {
     switch (reason) {
     case LWS_CALLBACK_HTTP:
+    case LWS_CALLBACK_HTTP_BODY:
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (!s)
+            return -1; /* no session to answer with: close */
+        break;
+    default:
+        break;
+    }
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
         return on_request(srv, wsi, s, in) ? -1 : 0;
     case LWS_CALLBACK_HTTP_BODY:
         return on_body(s, in, len);
@@ -323,7 +334,11 @@ int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason
         return on_writeable(wsi, s);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
-        session_clear(s);
+        /* No session when lws refused the request before binding it to our
+         * protocol (a NUL byte or a bad %-escape in the URI, too many
+         * fragments): nothing to clear. */
+        if (s)
+            session_clear(s);
         return 0;
     default:
         return 0;
