@@ -13,7 +13,6 @@
 
 #include "daemon.h"
 #include "ferry/common.h"
-#include "ferry/size.h"
 
 json_t *api_error(const char *code, const char *message)
 {
@@ -115,86 +114,29 @@ static reply ok(int status, json_t *body)
     return (reply){status, body};
 }
 
-/* 403 for paths outside the roots, 400 for the rest; names the field. */
-static reply path_error(int rc, const char *field)
+static reply refused(const req_error *e)
 {
-    if (rc == FERRY_EOUTSIDE)
-        return err(403, "forbidden", "%s: %s", field, ferry_error_last());
-    return err(400, "bad_request", "%s: %s", field, ferry_error_last());
-}
-
-static reply parse_spec(server *srv, json_t *o, ferry_job_spec *spec, const char ***sources)
-{
-    json_t *src = json_object_get(o, "sources"), *dest = json_object_get(o, "dest"),
-           *tag = json_object_get(o, "tag"), *conflict = json_object_get(o, "on_conflict"),
-           *bw = json_object_get(o, "bwlimit"), *fsync = json_object_get(o, "fsync");
-    size_t n;
-    int rc;
-
-    if (!json_is_object(o))
-        return err(400, "bad_request", "the body must be a JSON object");
-    if (!json_is_array(src) || (n = json_array_size(src)) == 0)
-        return err(400, "bad_request", "sources: a non-empty array of absolute paths is required");
-    if (!json_is_string(dest))
-        return err(400, "bad_request", "dest: an absolute path is required");
-    if (!(*sources = calloc(n, sizeof(char *))))
-        return err(503, "overloaded", "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        const char *s = json_string_value(json_array_get(src, i));
-        char field[32];
-        snprintf(field, sizeof(field), "sources[%zu]", i);
-        if (!s)
-            return err(400, "bad_request", "%s: must be a string", field);
-        if ((rc = ferry_roots_check(srv->roots, s, false)) != FERRY_OK)
-            return path_error(rc, field);
-        (*sources)[i] = s;
-    }
-    if ((rc = ferry_roots_check(srv->roots, json_string_value(dest), true)) != FERRY_OK)
-        return path_error(rc, "dest");
-    spec->sources = *sources;
-    spec->nsources = n;
-    spec->dest = json_string_value(dest);
-    spec->dest_is_dir = true;
-    if (tag && !json_is_null(tag)) {
-        if (!json_is_string(tag) || strlen(json_string_value(tag)) > 128)
-            return err(400, "bad_request", "tag: a string of at most 128 bytes");
-        spec->tag = json_string_value(tag);
-    }
-    if (conflict && !json_is_null(conflict) &&
-        (!json_is_string(conflict) ||
-         ferry_conflict_parse(json_string_value(conflict), &spec->on_conflict) < 0))
-        return err(400, "bad_request", "on_conflict: fail, skip, overwrite or rename");
-    if (json_is_integer(bw) && json_integer_value(bw) >= 0)
-        spec->bwlimit = (uint64_t)json_integer_value(bw);
-    else if (json_is_string(bw) && ferry_size_parse(json_string_value(bw), &spec->bwlimit) == 0)
-        ;
-    else if (bw && !json_is_null(bw))
-        return err(400, "bad_request", "bwlimit: bytes per second, a number or a string like \"400M\"");
-    if (fsync && !json_is_boolean(fsync))
-        return err(400, "bad_request", "fsync: true or false");
-    spec->no_fsync = fsync && json_is_false(fsync);
-    return ok(0, NULL);
+    return (reply){e->status, api_error(req_error_code(e->status), e->msg)};
 }
 
 static reply post_jobs(server *srv, session *s)
 {
-    json_error_t jerr;
-    json_t *o = json_loads(s->body ? s->body : "", 0, &jerr);
+    req_error e;
+    json_t *o = req_json_object(s->body, s->body_len, &e);
     ferry_job_spec spec;
     const char **sources = NULL;
     char id[16];
     reply r;
 
     if (!o)
-        return err(400, "bad_request", "malformed JSON: %s (line %d)", jerr.text, jerr.line);
+        return refused(&e);
     ferry_job_spec_init(&spec);
-    r = parse_spec(srv, o, &spec, &sources);
-    if (r.status == 0) {
-        if (ferry_manager_submit(srv->m, &spec, id) < 0)
-            r = err(400, "bad_request", "%s", ferry_error_last());
-        else
-            r = ok(201, api_job_json(srv, id));
-    }
+    if (req_job_spec(o, srv->roots, &spec, &sources, &e) < 0)
+        r = refused(&e);
+    else if (ferry_manager_submit(srv->m, &spec, id) < 0)
+        r = err(400, "bad_request", "%s", ferry_error_last());
+    else
+        r = ok(201, api_job_json(srv, id));
     free(sources);
     json_decref(o);
     return r;
@@ -202,16 +144,13 @@ static reply post_jobs(server *srv, session *s)
 
 static reply get_jobs(server *srv, session *s)
 {
-    char *state = http_query_param(s->query, "state"), *tag = http_query_param(s->query, "tag");
+    const char *state = req_query_get(&s->query, "state"), *tag = req_query_get(&s->query, "tag");
     ferry_job_info *v;
     size_t n;
     json_t *arr;
 
-    if (ferry_manager_list(srv->m, state, tag, &v, &n) < 0) {
-        free(state);
-        free(tag);
+    if (ferry_manager_list(srv->m, state, tag, &v, &n) < 0)
         return err(503, "overloaded", "%s", ferry_error_last());
-    }
     arr = json_array();
     for (size_t i = 0; i < n; i++) {
         ferry_progress p;
@@ -219,53 +158,35 @@ static reply get_jobs(server *srv, session *s)
         json_array_append_new(arr, job_json_of(&v[i], live ? &p : NULL));
     }
     ferry_job_info_free(v, n);
-    free(state);
-    free(tag);
     return ok(200, json_pack("{s:o}", "jobs", arr));
 }
 
-/* A non-negative integer query parameter into *out (left alone when absent);
- * false when it is malformed. */
-static bool query_count(const char *query, const char *name, size_t *out)
+/* A count parameter into *out (left alone when absent); false when malformed. */
+static bool query_count(const req_query *q, const char *name, size_t *out)
 {
-    char *v = http_query_param(query, name), *end = NULL;
-    bool good = true;
+    const char *v = req_query_get(q, name);
 
-    if (v) {
-        errno = 0;
-        unsigned long long x = strtoull(v, &end, 10);
-        good = v[0] >= '0' && v[0] <= '9' && !*end && errno == 0 && x <= SIZE_MAX;
-        if (good)
-            *out = (size_t)x;
-    }
-    free(v);
-    return good;
+    return !v || req_count(v, out) == 0;
 }
 
 static reply get_files(server *srv, const char *id, session *s)
 {
-    char *state = http_query_param(s->query, "state");
+    const char *state = req_query_get(&s->query, "state");
     ferry_file_info *v;
     size_t n;
     json_t *arr, *job = api_job_json(srv, id);
 
-    if (!job) {
-        free(state);
+    if (!job)
         return err(404, "not_found", "no job '%s'", id);
-    }
     json_decref(job);
     size_t offset = 0, limit = 0; /* limit 0: all */
-    const char *bad = !query_count(s->query, "offset", &offset)  ? "offset"
-                      : !query_count(s->query, "limit", &limit) ? "limit"
-                                                                 : NULL;
-    if (bad) {
-        free(state);
+    const char *bad = !query_count(&s->query, "offset", &offset)  ? "offset"
+                      : !query_count(&s->query, "limit", &limit) ? "limit"
+                                                                  : NULL;
+    if (bad)
         return err(400, "bad_request", "%s: a non-negative integer", bad);
-    }
-    if (ferry_manager_files(srv->m, id, state, offset, limit, &v, &n) < 0) {
-        free(state);
+    if (ferry_manager_files(srv->m, id, state, offset, limit, &v, &n) < 0)
         return err(503, "overloaded", "%s", ferry_error_last());
-    }
     arr = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(arr, json_pack("{s:o,s:o,s:s,s:o,s:I}", "path", str(v[i].path),
@@ -273,7 +194,6 @@ static reply get_files(server *srv, const char *id, session *s)
                                              ferry_file_result_name(v[i].result), "error",
                                              str(v[i].error), "bytes", (json_int_t)v[i].bytes));
     ferry_file_info_free(v, n);
-    free(state);
     return ok(200, json_pack("{s:s,s:o}", "job_id", id, "files", arr));
 }
 
@@ -292,22 +212,18 @@ static reply cancel_one(server *srv, const char *id)
 
 static reply cancel_many(server *srv, session *s)
 {
-    json_error_t jerr;
-    json_t *o = json_loads(s->body ? s->body : "", 0, &jerr), *tag, *all, *arr;
+    req_error e;
+    json_t *o = req_json_object(s->body, s->body_len, &e), *arr;
+    const char *tag;
+    bool all;
     char **ids = NULL;
     size_t n = 0;
 
-    if (!json_is_object(o)) {
+    if (!o || req_cancel_body(o, &tag, &all, &e) < 0) {
         json_decref(o);
-        return err(400, "bad_request", "body: {\"tag\": \"...\"} or {\"all\": true}");
+        return refused(&e);
     }
-    tag = json_object_get(o, "tag");
-    all = json_object_get(o, "all");
-    if (!json_is_string(tag) && !json_is_true(all)) {
-        json_decref(o);
-        return err(400, "bad_request", "tag: a string, or all: true");
-    }
-    ferry_manager_cancel_tag(srv->m, json_is_string(tag) ? json_string_value(tag) : NULL, &ids, &n);
+    ferry_manager_cancel_tag(srv->m, tag, &ids, &n);
     arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(arr, json_string(ids[i]));
@@ -388,69 +304,53 @@ static char *metrics(server *srv)
     return out;
 }
 
-/* Splits "/api/jobs/ID/verb" into id and verb (both may be NULL). */
-static bool job_route(const char *path, char *id, size_t idlen, const char **verb)
+static reply wrong_method(unsigned methods)
 {
-    const char *p = path + strlen("/api/jobs/");
-    const char *slash = strchr(p, '/');
-    size_t n = slash ? (size_t)(slash - p) : strlen(p);
-
-    if (n == 0 || n >= idlen)
-        return false;
-    memcpy(id, p, n);
-    id[n] = '\0';
-    *verb = slash ? slash + 1 : NULL;
-    return true;
+    return err(405, "method_not_allowed", "%s",
+               methods == (REQ_GET | REQ_POST) ? "GET or POST"
+               : methods == REQ_POST           ? "POST only"
+                                               : "GET only");
 }
 
 static reply route(server *srv, session *s)
 {
-    const char *path = s->path, *verb;
-    bool get = s->method == LWSHUMETH_GET, post = s->method == LWSHUMETH_POST;
-    char id[64];
+    req_route rt;
+    unsigned method = s->method == LWSHUMETH_GET ? REQ_GET : s->method == LWSHUMETH_POST ? REQ_POST : 0;
+    json_t *job;
+    int status;
 
-    if (!strcmp(path, "/api/health")) {
-        if (!get)
-            return err(405, "method_not_allowed", "GET only");
+    req_match(s->path, &rt);
+    if (rt.kind == ROUTE_NONE || rt.kind == ROUTE_EVENTS)
+        return err(404, "not_found", "no such endpoint: %s", s->path);
+    if (!(rt.methods & method))
+        return wrong_method(rt.methods);
+    if (s->query.malformed)
+        return err(400, "bad_request", "query: a NUL byte, or more than %d parameters",
+                   REQ_QUERY_MAX);
+    switch (rt.kind) {
+    case ROUTE_HEALTH:
         return ok(200, json_pack("{s:b,s:s}", "ok", 1, "version", ferry_version()));
-    }
-    if (!strcmp(path, "/api/jobs")) {
-        if (get)
-            return get_jobs(srv, s);
-        if (post)
-            return post_jobs(srv, s);
-        return err(405, "method_not_allowed", "GET or POST");
-    }
-    if (!strcmp(path, "/api/fs")) {
-        int status;
-        json_t *body;
-        if (!get)
-            return err(405, "method_not_allowed", "GET only");
-        body = api_fs(srv, s->query, &status);
+    case ROUTE_JOBS:
+        return method == REQ_GET ? get_jobs(srv, s) : post_jobs(srv, s);
+    case ROUTE_FS: {
+        json_t *body = api_fs(srv, &s->query, &status);
         return ok(status, body);
     }
-    if (!strcmp(path, "/api/cancel")) {
-        if (!post)
-            return err(405, "method_not_allowed", "POST only");
+    case ROUTE_CANCEL:
         return cancel_many(srv, s);
+    case ROUTE_JOB:
+        if (!(job = api_job_json(srv, rt.id)))
+            return err(404, "not_found", "no job '%s'", rt.id);
+        return ok(200, job);
+    case ROUTE_JOB_FILES:
+        return get_files(srv, rt.id, s);
+    case ROUTE_JOB_CANCEL:
+        return cancel_one(srv, rt.id);
+    case ROUTE_JOB_RESUME:
+        return resume(srv, rt.id);
+    default:
+        return err(404, "not_found", "no such endpoint: %s", s->path);
     }
-    if (!strncmp(path, "/api/jobs/", 10) && job_route(path, id, sizeof(id), &verb)) {
-        if (!verb) {
-            json_t *job;
-            if (!get)
-                return err(405, "method_not_allowed", "GET only");
-            if (!(job = api_job_json(srv, id)))
-                return err(404, "not_found", "no job '%s'", id);
-            return ok(200, job);
-        }
-        if (!strcmp(verb, "files"))
-            return get ? get_files(srv, id, s) : err(405, "method_not_allowed", "GET only");
-        if (!strcmp(verb, "cancel"))
-            return post ? cancel_one(srv, id) : err(405, "method_not_allowed", "POST only");
-        if (!strcmp(verb, "resume"))
-            return post ? resume(srv, id) : err(405, "method_not_allowed", "POST only");
-    }
-    return err(404, "not_found", "no such endpoint: %s", path);
 }
 
 void api_dispatch(server *srv, session *s, int *status, char **body, const char **ctype)

@@ -19,6 +19,7 @@
 
 #include "ferry/manager.h"
 #include "ferry/roots.h"
+#include "request.h"
 
 #define MAX_BODY (1u << 20)        /* POST bodies: 413 above */
 #define MAX_WS_MESSAGE (64u << 10) /* client messages: closed above */
@@ -80,7 +81,7 @@ typedef struct server {
 typedef struct session {
     int method;          /* LWSHUMETH_* */
     char *path;          /* the URI path, decoded */
-    char *query;         /* the raw query string, or NULL */
+    req_query query;     /* the decoded query parameters */
     char *body;
     size_t body_len;
     bool body_too_large;
@@ -96,8 +97,8 @@ int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason
 /* Checks Host, Origin and (unless public) the token; fills why on refusal.
  * Returns 0 or the HTTP status to answer. */
 int http_gate(server *srv, struct lws *wsi, bool need_token, const char **why);
-/* Reads a query parameter into a new string, or NULL. */
-char *http_query_param(const char *query, const char *name);
+/* Adds the decoded query parameters of the request to q: 0, or -1 out of memory. */
+int http_read_query(struct lws *wsi, req_query *q);
 
 /* api.c: dispatches an API request; fills status and a new JSON body. */
 void api_dispatch(server *srv, session *s, int *status, char **body, const char **ctype);
@@ -107,7 +108,7 @@ json_t *api_error(const char *code, const char *message);
 
 /* fs_api.c: GET /api/fs[?path=DIR], the roots or a directory beneath them;
  * sets *status and returns a new JSON body (an error object when refused). */
-json_t *api_fs(server *srv, const char *query, int *status);
+json_t *api_fs(server *srv, const req_query *query, int *status);
 
 /* ws.c */
 int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, session *s,

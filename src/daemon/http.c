@@ -9,7 +9,6 @@
  * token, compared in constant time.
  */
 #define _GNU_SOURCE
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,120 +18,81 @@
 
 #define RESP_CHUNK 16384
 
-static bool host_allowed(server *srv, const char *host)
+/* Copies a header into buf: 1, or 0 when absent ("" in buf), or -1 when it
+ * does not fit (a gate refuses those rather than read them as absent). */
+static int header(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
 {
-    char want[128];
-    const char *fixed[] = {"127.0.0.1", "localhost", "[::1]", srv->listen_addr};
+    int n = lws_hdr_total_length(wsi, h);
 
-    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-        snprintf(want, sizeof(want), "%s:%d", fixed[i], srv->port);
-        if (!strcasecmp(host, want))
-            return true;
-    }
-    for (size_t i = 0; i < srv->nallow; i++) {
-        snprintf(want, sizeof(want), "%s:%d", srv->allow_hosts[i], srv->port);
-        if (!strcasecmp(host, srv->allow_hosts[i]) || !strcasecmp(host, want))
-            return true;
-    }
-    return false;
-}
-
-static bool token_ok(server *srv, const char *given)
-{
-    size_t n = strlen(srv->token);
-
-    /* Same length first (the length of our token is no secret), then constant time. */
-    return given && strlen(given) == n && CRYPTO_memcmp(given, srv->token, n) == 0;
-}
-
-/* Copies a header into buf ("" when absent); false when absent. */
-static bool header(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
-{
     buf[0] = '\0';
-    if (lws_hdr_total_length(wsi, h) <= 0)
-        return false;
-    return lws_hdr_copy(wsi, buf, (int)len, h) >= 0;
+    if (n <= 0)
+        return 0;
+    if ((size_t)n >= len || lws_hdr_copy(wsi, buf, (int)len, h) < 0)
+        return -1;
+    return 1;
+}
+
+int http_read_query(struct lws *wsi, req_query *q)
+{
+    for (int i = 0;; i++) {
+        int n = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i), rc;
+        char *frag = malloc((size_t)n + 1);
+        if (!frag)
+            return -1;
+        rc = lws_hdr_copy_fragment(wsi, frag, n + 1, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (rc >= 0 && req_query_add(q, frag, (size_t)rc) < 0)
+            rc = -2;
+        free(frag);
+        if (rc == -2)
+            return -1;
+        if (rc < 0)
+            return 0; /* no fragment i: the end */
+    }
 }
 
 int http_gate(server *srv, struct lws *wsi, bool need_token, const char **why)
 {
-    char host[256], origin[300], want[300], auth[256];
+    char host[256], origin[300], auth[512];
+    int has_origin;
 
-    if (!header(wsi, WSI_TOKEN_HOST, host, sizeof(host)) || !host_allowed(srv, host)) {
+    if (header(wsi, WSI_TOKEN_HOST, host, sizeof(host)) != 1 ||
+        !req_host_allowed(host, srv->listen_addr, srv->port, (const char *const *)srv->allow_hosts,
+                          srv->nallow)) {
         *why = "the Host header does not name this server";
         return 403;
     }
-    if (header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin))) {
-        snprintf(want, sizeof(want), "http://%s", host);
-        if (strcasecmp(origin, want)) {
-            *why = "requests from other origins are refused";
-            return 403;
-        }
+    if ((has_origin = header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof(origin))) != 0 &&
+        (has_origin < 0 || !req_origin_ok(origin, host))) {
+        *why = "requests from other origins are refused";
+        return 403;
     }
     if (!need_token)
         return 0;
-    if (header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof(auth)) &&
-        !strncasecmp(auth, "Bearer ", 7) && token_ok(srv, auth + 7))
+    if (header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, auth, sizeof(auth)) == 1 &&
+        req_token_equal(req_bearer(auth), srv->token))
         return 0;
     /* Browsers cannot set headers on a WebSocket: ?token= is accepted there. */
     if (lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) > 0) {
-        char arg[256];
-        for (int i = 0; lws_hdr_copy_fragment(wsi, arg, sizeof(arg), WSI_TOKEN_HTTP_URI_ARGS, i) > 0;
-             i++)
-            if (!strncmp(arg, "token=", 6) && token_ok(srv, arg + 6))
-                return 0;
+        req_query q;
+        bool good;
+        req_query_init(&q);
+        good = http_read_query(wsi, &q) == 0 && !q.malformed &&
+               req_token_equal(req_query_get(&q, "token"), srv->token);
+        req_query_release(&q);
+        if (good)
+            return 0;
     }
     *why = "missing or wrong token: use the link that ferry serve printed";
     return 401;
 }
 
-char *http_query_param(const char *query, const char *name)
-{
-    size_t n = strlen(name);
-
-    for (const char *p = query; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len > n && !strncmp(p, name, n) && p[n] == '=')
-            return strndup(p + n + 1, len - n - 1);
-        p = amp ? amp + 1 : NULL;
-    }
-    return NULL;
-}
-
-/* The query string rebuilt from lws's decoded fragments: "a=1&b=2". */
-static char *read_query(struct lws *wsi)
-{
-    char frag[1024];
-    size_t cap = 0, len = 0;
-    char *q = NULL;
-
-    for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof(frag), WSI_TOKEN_HTTP_URI_ARGS, i) > 0;
-         i++) {
-        size_t fl = strlen(frag);
-        if (len + fl + 2 > cap) {
-            size_t ncap = (len + fl + 2) * 2;
-            char *p = realloc(q, ncap);
-            if (!p)
-                break;
-            q = p;
-            cap = ncap;
-        }
-        if (len)
-            q[len++] = '&';
-        memcpy(q + len, frag, fl + 1);
-        len += fl;
-    }
-    return q;
-}
-
 static void session_clear(session *s)
 {
     free(s->path);
-    free(s->query);
+    req_query_release(&s->query);
     free(s->body);
     free(s->resp);
-    s->path = s->query = s->body = NULL;
+    s->path = s->body = NULL;
     s->resp = NULL;
     s->body_len = s->resp_len = s->resp_off = 0;
     s->body_too_large = false;
@@ -173,31 +133,9 @@ static int respond_json(struct lws *wsi, session *s, int status, json_t *j)
     return rc;
 }
 
-static const char *error_code(int status)
-{
-    switch (status) {
-    case 400:
-        return "bad_request";
-    case 401:
-        return "unauthorized";
-    case 403:
-        return "forbidden";
-    case 404:
-        return "not_found";
-    case 405:
-        return "method_not_allowed";
-    case 413:
-        return "too_large";
-    case 414:
-        return "uri_too_long";
-    default:
-        return "error";
-    }
-}
-
 static int respond_error(struct lws *wsi, session *s, int status, const char *msg)
 {
-    return respond_json(wsi, s, status, api_error(error_code(status), msg));
+    return respond_json(wsi, s, status, api_error(req_error_code(status), msg));
 }
 
 static int dispatch(server *srv, struct lws *wsi, session *s)
@@ -240,9 +178,10 @@ static int on_request(server *srv, struct lws *wsi, session *s, const char *in)
     s->method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
     if (!(s->path = strdup(in ? in : "/")) || strlen(s->path) > 4096)
         return respond_error(wsi, s, 414, "path too long");
-    s->query = read_query(wsi);
-    api = !strncmp(s->path, "/api/", 5) || !strcmp(s->path, "/api") || !strcmp(s->path, "/metrics");
-    status = http_gate(srv, wsi, api && strcmp(s->path, "/api/health"), &why);
+    if (http_read_query(wsi, &s->query) < 0)
+        return -1;
+    api = req_is_api(s->path);
+    status = http_gate(srv, wsi, req_needs_token(s->path), &why);
     if (status)
         return respond_error(wsi, s, status, why);
     if (s->method == LWSHUMETH_POST) {

@@ -89,9 +89,8 @@ static int parse(int argc, char **argv, serve_opts *o)
             o->state_dir = optarg;
             break;
         case O_MAXRUN: {
-            char *end;
-            long n = strtol(optarg, &end, 10);
-            if (*end || n < 1 || n > 1000)
+            long n;
+            if (req_int_parse(optarg, 1, 1000, &n) < 0)
                 return cli_usage_error("serve", "invalid --max-running '%s'", optarg);
             o->max_running = (unsigned)n;
             break;
@@ -113,23 +112,6 @@ static int parse(int argc, char **argv, serve_opts *o)
     }
     if (optind != argc)
         return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
-    return 0;
-}
-
-/* "ADDR:PORT", "[v6]:PORT" or ":PORT" into addr and port. */
-static int split_listen(const char *s, char *addr, size_t alen, int *port)
-{
-    const char *colon = strrchr(s, ':');
-    char *end;
-    long p;
-
-    if (!colon)
-        return -1;
-    p = strtol(colon + 1, &end, 10);
-    if (*end || p < 0 || p > 65535 || colon == s)
-        return -1;
-    snprintf(addr, alen, "%.*s", (int)(colon - s), s);
-    *port = (int)p;
     return 0;
 }
 
@@ -291,8 +273,8 @@ int cmd_serve(int argc, char **argv)
         free(o.allow);
         return rc < 0 ? 0 : rc;
     }
-    if (split_listen(o.listen ? o.listen : "127.0.0.1:8470", srv.listen_addr,
-                     sizeof(srv.listen_addr), &srv.port) < 0)
+    if (req_listen_parse(o.listen ? o.listen : "127.0.0.1:8470", srv.listen_addr,
+                         sizeof(srv.listen_addr), &srv.port) < 0)
         return cli_usage_error("serve", "invalid --listen '%s': expected ADDR:PORT", o.listen);
     if (!is_loopback(srv.listen_addr))
         fprintf(stderr, "ferry: warning: listening on %s, beyond this machine; the token is "

@@ -209,38 +209,29 @@ static void reply_error(ws_client *c, const char *msg)
 
 static void on_message(server *srv, ws_client *c, const char *text, size_t len)
 {
-    json_t *o = json_loadb(text, len, 0, NULL);
-    const char *type = json_string_value(json_object_get(o, "type"));
+    req_ws_msg m;
 
-    if (!type) {
-        reply_error(c, "expected a JSON object with a \"type\"");
-    } else if (!strcmp(type, "subscribe")) {
-        json_t *files = json_object_get(o, "files");
-        if (json_is_boolean(files))
-            c->files = json_is_true(files);
-    } else if (!strcmp(type, "cancel")) {
-        const char *id = json_string_value(json_object_get(o, "id"));
-        const char *tag = json_string_value(json_object_get(o, "tag"));
-        if (id) {
-            int rc = ferry_manager_cancel(srv->m, id);
-            if (rc == FERRY_ENOTFOUND)
-                reply_error(c, "no such job");
-            /* The resulting state goes to everyone at once, ahead of any worker. */
-            ws_broadcast_job(srv, id, false);
-        } else if (tag) {
-            char **ids;
-            size_t n;
-            ferry_manager_cancel_tag(srv->m, tag, &ids, &n);
-            for (size_t i = 0; i < n; i++)
-                ws_broadcast_job(srv, ids[i], false);
-            ferry_manager_ids_free(ids, n);
-        } else {
-            reply_error(c, "cancel needs an \"id\" or a \"tag\"");
-        }
+    req_ws_parse(text, len, &m);
+    if (m.kind == WSREQ_BAD) {
+        reply_error(c, m.error);
+    } else if (m.kind == WSREQ_SUBSCRIBE) {
+        if (m.has_files)
+            c->files = m.files;
+    } else if (m.id) {
+        int rc = ferry_manager_cancel(srv->m, m.id);
+        if (rc == FERRY_ENOTFOUND)
+            reply_error(c, "no such job");
+        /* The resulting state goes to everyone at once, ahead of any worker. */
+        ws_broadcast_job(srv, m.id, false);
     } else {
-        reply_error(c, "unknown message type");
+        char **ids;
+        size_t n;
+        ferry_manager_cancel_tag(srv->m, m.tag, &ids, &n);
+        for (size_t i = 0; i < n; i++)
+            ws_broadcast_job(srv, ids[i], false);
+        ferry_manager_ids_free(ids, n);
     }
-    json_decref(o);
+    req_ws_release(&m);
 }
 
 static void client_free(server *srv, ws_client *c)
