@@ -50,9 +50,11 @@ int ferry_size_parse(const char *s, uint64_t *out)
         if (un != n || strncasecmp(end, units[i].name, n) != 0)
             continue;
         v *= units[i].factor;
+        /* The literal is 2^64 as a double: below it, round() fits a uint64_t
+         * (llround would not: its long long overflows from 2^63 on). */
         if (v >= 18446744073709551615.0)
             return ferry__error(FERRY_EINVAL, "size '%s' is too large", s);
-        *out = (uint64_t)llround(v);
+        *out = (uint64_t)round(v);
         return FERRY_OK;
     }
     return ferry__error(FERRY_EINVAL, "invalid size '%s': unknown unit '%.*s'", s, (int)n, end);
