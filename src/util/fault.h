@@ -8,7 +8,7 @@
  * (FIU_ONETIME for a transient fault), and the call at that point fails with
  * that errno instead of running. Points: clone, cfr, read, write,
  * write_short, open, stat, tmpfile, meta, link, rename, unlink, mkdir, sync,
- * close.
+ * close, exr_read (the EXR check's reads, core/exr.c).
  */
 #ifndef FERRY_UTIL_FAULT_H
 #define FERRY_UTIL_FAULT_H
