@@ -30,6 +30,8 @@ void cmd_cancel_help(FILE *out);
 int cmd_watch(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 void cmd_ls_help(FILE *out);
+int cmd_check(int argc, char **argv);
+void cmd_check_help(FILE *out);
 void cmd_watch_help(FILE *out);
 void cmd_serve_help(FILE *out);
 void cmd_prune_help(FILE *out);

@@ -13,6 +13,8 @@ static const cli_command commands[] = {
      cmd_copy_help},
     {"ls", "list directories as frame sequences (range, count, size, gaps)", cmd_ls,
      cmd_ls_help},
+    {"check", "check EXR frames are whole: header and every chunk inside the file", cmd_check,
+     cmd_check_help},
     {"jobs", "list the jobs of the journal", cmd_jobs, cmd_jobs_help},
     {"resume", "run an interrupted or cancelled job again", cmd_resume, cmd_resume_help},
     {"prune", "forget old ended jobs", cmd_prune, cmd_prune_help},
