@@ -14,10 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/job_priv.h"
+#include "ferry/exr.h"
 #include "util/error.h"
 #include "util/fault.h"
 #include "util/fs.h"
@@ -231,6 +233,34 @@ void ferry__commit_one(ferry__worker *w, ferry__pending *p)
     ferry__file_done(job, e, p->name);
 }
 
+static bool is_exr_name(const char *name)
+{
+    size_t n = strlen(name);
+    return n > 4 && !strcasecmp(name + n - 4, ".exr");
+}
+
+/* --check-exr: the copy of an .exr is checked (ferry/exr.h) before it gets
+ * its name; a broken one fails, with the cause. */
+static bool check_exr(ferry_job *job, const ferry__entry *e, int fd)
+{
+    char *why = NULL, *msg;
+    int rc;
+
+    if (!is_exr_name(e->name))
+        return true;
+    if ((rc = ferry_exr_check_fd(fd, e->src, &why)) == FERRY_OK)
+        return true;
+    if (rc == FERRY_ENOMEM) {
+        ferry__job_fail(job, "out of memory");
+        return false;
+    }
+    msg = ferry__strfmt("EXR check of '%s': %s", e->src, why ? why : ferry_error_last());
+    ferry__file_failed(job, e, msg ? msg : "EXR check failed");
+    free(msg);
+    free(why);
+    return false;
+}
+
 static void copy_file(ferry__worker *w, size_t idx, int dirfd)
 {
     ferry_job *job = w->job;
@@ -305,6 +335,8 @@ static void copy_file(ferry__worker *w, size_t idx, int dirfd)
         free(msg);
         goto discard;
     }
+    if (job->spec.check_exr && !check_exr(job, e, p->temp.fd))
+        goto discard;
     if ((err = apply_meta(job, p->temp.fd, &e->meta, &op)) != 0) {
         fail_os(job, e, op, e->src, err);
         goto discard;

@@ -114,3 +114,24 @@ expect_rc 0 "$FERRY" resume "$id"
 cmp src/sh030/plate.4.exr out14/plate.014.exr || fail "resumed content"
 no_temps out14
 pass "resume continues a cancelled sequence copy under the same names"
+
+# --check-exr: a broken frame fails with its cause and never gets its name;
+# the sound frames land; without the option the broken one is copied as is.
+: "${FERRY_MKEXR:?set FERRY_MKEXR to the ferry-mkexr binary}"
+mkdir -p src/sh040
+"$FERRY_MKEXR" src/sh040/beauty.####.exr 1-6
+truncate -s $(($(stat -c %s src/sh040/beauty.0003.exr) - 100)) src/sh040/beauty.0003.exr
+: >src/sh040/beauty.0005.exr
+expect_rc 1 "$FERRY" copy --check-exr 'src/sh040/beauty.####.exr' out15
+expect_err "EXR check of 'src/sh040/beauty.0003.exr': truncated"
+expect_err "EXR check of 'src/sh040/beauty.0005.exr': empty file"
+expect_err "2 frames failed: 3,5"
+[ "$(ls out15 | tr '\n' ' ')" = "beauty.0001.exr beauty.0002.exr beauty.0004.exr beauty.0006.exr " ] \
+    || { ls -a out15; fail "--check-exr: only the sound frames land"; }
+cmp src/sh040/beauty.0006.exr out15/beauty.0006.exr || fail "a checked frame's content"
+no_temps out15
+expect_rc 0 "$FERRY" copy 'src/sh040/beauty.####.exr' out16
+[ "$(ls out16 | wc -l)" -eq 6 ] || fail "without --check-exr every frame is copied"
+echo 'not an exr' >src/sh040/notes.txt
+expect_rc 0 "$FERRY" copy --check-exr src/sh040/notes.txt out17
+pass "--check-exr fails broken frames with their cause, leaves other files alone"
