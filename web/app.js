@@ -370,11 +370,20 @@ async function suggest(value) {
   const r = dir ? await api('GET', `/api/fs?path=${encodeURIComponent(dir)}`) : { status: 403 };
   if (r.status === 200) {
     const base = r.json.path.replace(/\/+$/, '');
-    paths = r.json.entries.map((e) => `${base}/${e.name}${e.type === 'd' ? '/' : ''}`);
+    // A sequence is one suggestion: its pattern, with its frames as the label.
+    paths = r.json.entries.map((e) => ({
+      value: `${base}/${e.name}${e.type === 'd' ? '/' : ''}`,
+      label: e.type === 's' ? `${e.frames} (${count(e.count)} frames${e.missing ? `, missing ${e.missing}` : ''})` : '',
+    }));
   } else {
-    paths = (await roots()).map((p) => `${p.replace(/\/+$/, '')}/`);
+    paths = (await roots()).map((p) => ({ value: `${p.replace(/\/+$/, '')}/`, label: '' }));
   }
-  const opts = paths.filter((p) => p.startsWith(value)).slice(0, 200).map((p) => { const o = document.createElement('option'); o.value = p; return o; });
+  const opts = paths.filter((p) => p.value.startsWith(value)).slice(0, 200).map((p) => {
+    const o = document.createElement('option');
+    o.value = p.value;
+    if (p.label) o.label = p.label;
+    return o;
+  });
   $('path-suggestions').replaceChildren(...opts);
 }
 
@@ -392,6 +401,67 @@ function renderFacts(job) {
     ['Error', job.error || '–'],
   ];
   $('detail-facts').replaceChildren(...facts.flatMap(([k, v]) => [text('dt', '', k), text('dd', '', v)]));
+}
+
+// ---- frame strips: one row per sequence source ----------------------------------
+// Frame sets come as text ("1001-1040,1043-1100x2"); a strip paints, left to
+// right from the first frame to the last, what became of each frame.
+function parseFrames(t) {
+  if (!t) return [];
+  return t.split(',').map((part) => {
+    const m = /^(-?\d+)(?:-(-?\d+)(?:x(\d+))?)?$/.exec(part);
+    if (!m) return null;
+    const a = Number(m[1]);
+    return [a, m[2] === undefined ? a : Number(m[2]), Number(m[3] || 1)];
+  }).filter(Boolean);
+}
+const STRIP = [ // painted in this order: later ones win where frames share a pixel
+  ['frames', 'pending', '#c9ced6'], ['done', 'done', '#2e8b57'], ['skipped', 'skipped', '#8fbf9f'],
+  ['missing', 'missing', '#e09a2b'], ['failed', 'failed', '#c8322a'],
+];
+function paintStrip(canvas, seq) {
+  const sets = Object.fromEntries(STRIP.map(([k]) => [k, parseFrames(seq[k])]));
+  const all = [...sets.frames, ...sets.missing];
+  if (!all.length) return;
+  const lo = Math.min(...all.map((r) => r[0])), hi = Math.max(...all.map((r) => r[1]));
+  const w = canvas.clientWidth || 600, h = 14, span = hi - lo + 1;
+  canvas.width = w;
+  canvas.height = h;
+  const g = canvas.getContext('2d');
+  const x = (f) => Math.floor(((f - lo) / span) * w);
+  for (const [k, , color] of STRIP) {
+    g.fillStyle = color;
+    for (const [a, b, step] of sets[k]) {
+      if (step === 1 || (b - a) / step > w * 4) g.fillRect(x(a), 0, Math.max(1, x(b + 1) - x(a)), h);
+      else for (let f = a; f <= b; f += step) g.fillRect(x(f), 0, Math.max(1, x(f + 1) - x(f)), h);
+    }
+  }
+}
+function renderSeqs(job) {
+  const seqs = job.sequences || [];
+  const box = $('detail-seqs');
+  box.replaceChildren(...seqs.map((s) => {
+    const row = el('div', 'seq', { 'data-testid': 'sequence-row', 'data-done': String(s.done_count), 'data-missing': String(s.missing_count), 'data-failed': String(s.failed_count), 'data-frames': String(s.frames_count) });
+    const head = el('div', 'seq-head');
+    head.append(text('span', 'pattern', s.source), text('span', 'muted', `→ ${s.dest}`));
+    const summary = `${count(s.done_count + s.skipped_count)} of ${count(s.frames_count)} frames copied (${s.frames || 'none'})` +
+      (s.missing_count ? `; ${count(s.missing_count)} missing: ${s.missing}` : '') +
+      (s.failed_count ? `; ${count(s.failed_count)} failed: ${s.failed}` : '');
+    const canvas = el('canvas', '', { 'data-testid': 'frame-strip', role: 'img', 'aria-label': summary });
+    const legend = el('div', 'seq-legend');
+    for (const [k, label, color] of STRIP) {
+      const n = k === 'frames' ? s.frames_count - s.done_count - s.skipped_count - s.failed_count : s[`${k}_count`];
+      if (!n) continue;
+      const item = el('span');
+      const sw = el('i');
+      sw.style.background = color;
+      item.append(sw, document.createTextNode(`${label} ${count(n)}`));
+      legend.append(item);
+    }
+    row.append(head, text('div', 'muted', summary), canvas, legend);
+    requestAnimationFrame(() => paintStrip(canvas, s));
+    return row;
+  }));
 }
 
 // How many results the current filter should hold, from the job's counters.
@@ -412,8 +482,9 @@ async function loadFiles() {
     for (const v of [f.path, f.state, bytes(f.bytes), f.error || '']) tr.append(text('td', '', v));
     return tr;
   });
-  $('detail-files').replaceChildren(...rows);
   const job = state.jobs.get(id);
+  if (!job) return; // gone from the list (pruned) while the page was asked for
+  $('detail-files').replaceChildren(...rows);
   const total = Math.max(expectedFiles(job), d.offset + rows.length);
   const pages = Math.max(1, Math.ceil(total / FILE_ROWS));
   const none = $('detail-failed-only').checked ? 'no failures' : live(job.state) ? 'no files yet' : 'no files';
@@ -433,6 +504,7 @@ async function loadFiles() {
 // second while the job runs, and again when it ends.
 function detailUpdate(job, old) {
   renderFacts(job);
+  renderSeqs(job);
   const d = state.detail;
   const ended = old && live(old.state) && !live(job.state);
   if (ended) { d.retries = 0; loadFiles(); return; }
@@ -455,8 +527,9 @@ function openDetail(id, opener) {
   $('detail-failed-only').checked = false;
   $('detail-files').replaceChildren();
   renderFacts(state.jobs.get(id));
-  loadFiles();
   $('detail').showModal();
+  renderSeqs(state.jobs.get(id)); // once shown, so that the strips have a width
+  loadFiles();
 }
 
 function closedDetail() {

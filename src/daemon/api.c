@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "ferry/json.h"
 #include "ferry/common.h"
 
 json_t *api_error(const char *code, const char *message)
@@ -38,6 +39,24 @@ static json_t *str(const char *s)
 {
     json_t *j = s ? json_string(s) : NULL;
     return j ? j : json_null();
+}
+
+/* The job's sequence sources: the schema of ferry copy --json's "sequence"
+ * event (ferry_json_sequence), without "event" and "job". */
+static json_t *sequences_json(const ferry_job_info *in)
+{
+    json_t *arr = json_array();
+
+    for (size_t i = 0; arr && i < in->nseqs; i++) {
+        char *text = ferry_json_sequence(NULL, &in->seqs[i]);
+        json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+        free(text);
+        if (!o)
+            continue;
+        json_object_del(o, "event");
+        json_array_append_new(arr, o);
+    }
+    return arr;
 }
 
 static json_t *job_json_of(const ferry_job_info *in, const ferry_progress *live)
@@ -71,6 +90,7 @@ static json_t *job_json_of(const ferry_job_info *in, const ferry_progress *live)
     json_object_set_new(o, "error", str(in->error));
     int64_t lat = live ? live->cancel_latency_us : in->cancel_latency_us;
     json_object_set_new(o, "cancel_latency_us", lat >= 0 ? json_integer(lat) : json_null());
+    json_object_set_new(o, "sequences", sequences_json(in));
     return o;
 }
 

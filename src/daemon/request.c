@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "ferry/common.h"
+#include "ferry/seq.h"
 #include "ferry/size.h"
 
 /* --- paths ---------------------------------------------------------------- */
@@ -289,6 +290,27 @@ static int check_path(const ferry_roots *roots, const char *path, bool may_be_mi
     return refuse(err, rc == FERRY_EOUTSIDE ? 403 : 400, "%s: %s", field, ferry_error_last());
 }
 
+/* A sequence source (a pattern that names no file) is checked by its directory. */
+static int check_source(const ferry_roots *roots, const char *path, const char *field,
+                        req_error *err)
+{
+    ferry_pattern p;
+    const char *slash = strrchr(path, '/');
+
+    if (ferry_roots_check(roots, path, false) == FERRY_ENOTFOUND && slash &&
+        ferry_pattern_parse(path, &p) == FERRY_OK) {
+        char *dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path));
+        int rc;
+        ferry_pattern_release(&p);
+        if (!dir)
+            return refuse(err, 503, "out of memory");
+        rc = check_path(roots, dir, false, field, err);
+        free(dir);
+        return rc;
+    }
+    return check_path(roots, path, false, field, err);
+}
+
 static int spec_paths(json_t *o, const ferry_roots *roots, ferry_job_spec *spec,
                       const char ***sources, req_error *err)
 {
@@ -307,7 +329,7 @@ static int spec_paths(json_t *o, const ferry_roots *roots, ferry_job_spec *spec,
         snprintf(field, sizeof(field), "sources[%zu]", i);
         if (!s)
             return refuse(err, 400, "%s: must be a string", field);
-        if (check_path(roots, s, false, field, err) < 0)
+        if (check_source(roots, s, field, err) < 0)
             return -1;
         (*sources)[i] = s;
     }
@@ -317,6 +339,50 @@ static int spec_paths(json_t *o, const ferry_roots *roots, ferry_job_spec *spec,
     spec->nsources = n;
     spec->dest = json_string_value(dest);
     spec->dest_is_dir = true;
+    return 0;
+}
+
+/* A boolean field: absent or null is false. 0, or -1 with err filled. */
+static int flag(json_t *o, const char *name, bool *out, req_error *err)
+{
+    json_t *v = json_object_get(o, name);
+
+    if (v && !json_is_null(v) && !json_is_boolean(v))
+        return refuse(err, 400, "%s: true or false", name);
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* The options of sequence sources and --check-exr (docs/sequences.md). */
+static int spec_sequence(json_t *o, ferry_job_spec *spec, req_error *err)
+{
+    json_t *frames = json_object_get(o, "frames"), *renumber = json_object_get(o, "renumber"),
+           *pad = json_object_get(o, "pad");
+
+    if (frames && !json_is_null(frames)) {
+        ferry_frameset fs;
+        if (!json_is_string(frames))
+            return refuse(err, 400, "frames: a frame set such as \"1001-1100x2\"");
+        if (ferry_frameset_parse(json_string_value(frames), &fs) < 0)
+            return refuse(err, 400, "frames: %s", ferry_error_last());
+        ferry_frameset_release(&fs);
+        spec->frames = json_string_value(frames);
+    }
+    if (renumber && !json_is_null(renumber)) {
+        json_int_t v = json_integer_value(renumber);
+        if (!json_is_integer(renumber) || v < -999999999999LL || v > 999999999999LL)
+            return refuse(err, 400, "renumber: the frame number the first frame becomes");
+        spec->renumber = true;
+        spec->renumber_start = v;
+    }
+    if (pad && !json_is_null(pad)) {
+        if (!json_is_integer(pad) || json_integer_value(pad) < 1 || json_integer_value(pad) > 18)
+            return refuse(err, 400, "pad: digits of the frame numbers, 1 to 18");
+        spec->pad = (int)json_integer_value(pad);
+    }
+    if (flag(o, "require_complete", &spec->require_complete, err) < 0 ||
+        flag(o, "check_exr", &spec->check_exr, err) < 0)
+        return -1;
     return 0;
 }
 
@@ -349,7 +415,7 @@ int req_job_spec(json_t *o, const ferry_roots *roots, ferry_job_spec *spec,
     if (fsync && !json_is_boolean(fsync))
         return refuse(err, 400, "fsync: true or false");
     spec->no_fsync = fsync && json_is_false(fsync);
-    return 0;
+    return spec_sequence(o, spec, err);
 }
 
 int req_cancel_body(json_t *o, const char **tag, bool *all, req_error *err)

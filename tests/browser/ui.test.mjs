@@ -22,6 +22,9 @@ for (let f = 1001; f <= 1781; f++) sparse(join(seq, `sh010_comp.${f}.exr`), 800 
 const xssDir = join(t.root, 'odd');
 mkdirSync(xssDir);
 writeRandom(join(xssDir, XSS), 3 * 1024 * 1024);
+const frames = join(t.root, 'sh020'); // 1001-1020 without 1005
+mkdirSync(frames);
+for (let f = 1001; f <= 1020; f++) if (f !== 1005) writeRandom(join(frames, `sh020_bg.${f}.exr`), 2000);
 const small = join(t.root, 'small');
 mkdirSync(small);
 writeRandom(join(small, 'a.exr'), 1000);
@@ -244,6 +247,38 @@ test('a failed file: the job reads failed, the detail lists the file and its cau
   assert.equal(statSync(join(dest, 'small', 'b.exr')).size, 1000, 'the other file was copied');
   await page.screenshot({ path: join(SHOTS, 'detail-failed.png') });
   await page.keyboard.press('Escape');
+});
+
+test('a sequence: offered as one pattern, copied as one row with a frame strip of done, missing and failed frames', async () => {
+  await page.fill('[data-testid="source-input"]', `${frames}/`);
+  const pattern = `${frames}/sh020_bg.####.exr`;
+  await page.waitForFunction((want) => [...document.querySelectorAll('#path-suggestions option')].some((o) => o.value === want), pattern);
+  const label = await page.$eval(`#path-suggestions option[value="${pattern}"]`, (o) => o.label);
+  assert.match(label, /1001-1004,1006-1020 \(19 frames, missing 1005\)/);
+  assert.equal(await page.locator('#path-suggestions option').count(), 1, 'the frames are not offered one by one');
+  const dest = join(t.root, 'sh020-out');
+  mkdirSync(dest);
+  writeFileSync(join(dest, 'sh020_bg.1010.exr'), 'another take'); // fails under on-conflict fail
+  await page.selectOption('#on-conflict', 'fail');
+  const id = await startCopy(pattern, dest, { durable: false });
+  await waitState(id, 'failed');
+  await row(id).locator('[data-testid="details-button"]').click();
+  const seqRow = page.locator('[data-testid="sequence-row"]');
+  await seqRow.waitFor();
+  const attrs = await seqRow.evaluate((e) => ({ ...e.dataset }));
+  assert.deepEqual(attrs, { testid: 'sequence-row', done: '18', missing: '1', failed: '1', frames: '19' });
+  assert.match(await seqRow.textContent(), /18 of 19 frames copied.*1 missing: 1005.*1 failed: 1010/);
+  // The strip is painted: red where 1010 failed, orange where 1005 is missing, green elsewhere.
+  const colors = await page.locator('[data-testid="frame-strip"]').evaluate((c) => {
+    const g = c.getContext('2d');
+    const at = (frame) => [...g.getImageData(Math.floor(((frame - 1001 + 0.5) / 20) * c.width), 7, 1, 1).data].slice(0, 3).join(',');
+    return { done: at(1001), missing: at(1005), failed: at(1010), last: at(1020) };
+  });
+  assert.deepEqual(colors, { done: '46,139,87', missing: '224,154,43', failed: '200,50,42', last: '46,139,87' });
+  assert.equal(readdirSync(dest).length, 19, '18 frames and the other take');
+  await page.screenshot({ path: join(SHOTS, 'detail-sequence.png') });
+  await page.keyboard.press('Escape');
+  await page.fill('[data-testid="source-input"]', '');
 });
 
 test('keyboard only: submit with Enter, Tab to Cancel, Enter; details open and close with Escape', async () => {
