@@ -102,8 +102,13 @@ typedef struct {
 int ferry_seq_scan(const char *dir, ferry_seq_listing *out);
 void ferry_seq_listing_release(ferry_seq_listing *l);
 
-/* The frames missing between a sequence's first and last frame (for step-1
- * sequences; none for stepped ones), as a new set. */
+/* The step of a sequence's frames: k when every run of them advances by k
+ * and all lie on first + i * k (1-99x2, or 1-49x2,53-99x2), else 1. */
+int64_t ferry_seq_step(const ferry_frameset *frames);
+
+/* The frames missing between a sequence's first and last frame, at its step
+ * (ferry_seq_step), as a new set: none for 1-99x2, 51 for 1-49x2,53-99x2,
+ * 10 and 12 for 1-9,11,13-20. */
 int ferry_seq_missing(const ferry_seq *s, ferry_frameset *out);
 
 #endif

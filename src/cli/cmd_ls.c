@@ -46,13 +46,19 @@ static void print_seq(ls_opts *o, const char *dir, const ferry_seq *s)
     uint64_t count = ferry_frameset_count(&s->frames);
 
     if (ferry_seq_missing(s, &miss) == FERRY_OK && miss.n) {
-        /* With gaps, the range reads first-last and the gaps are listed apart. */
+        /* With gaps, the range reads first-last (at the sequence's step) and
+         * the gaps are listed apart. */
+        ferry_frameset span;
+        ferry_frameset_init(&span);
         gaps = ferry_frameset_format(&miss);
         free(range);
         range = NULL;
-        if (asprintf(&range, "%lld-%lld", (long long)s->frames.r[0].start,
-                     (long long)s->frames.r[s->frames.n - 1].end) < 0)
-            range = NULL;
+        if (ferry_frameset_add(&span, s->frames.r[0].start) == FERRY_OK) {
+            span.r[0].end = s->frames.r[s->frames.n - 1].end;
+            span.r[0].step = ferry_seq_step(&s->frames);
+            range = ferry_frameset_format(&span);
+        }
+        ferry_frameset_release(&span);
     }
     if (o->json) {
         json_t *e = json_pack("{s:s,s:s,s:s,s:I,s:I}", "type", "sequence", "path", path ? path : "",

@@ -57,6 +57,15 @@ int ferry_frameset_add(ferry_frameset *fs, int64_t f)
             last->end = f;
             return FERRY_OK;
         }
+        if (f == last->end + 1 && last->end - last->start == last->step) {
+            /* A pair made of two lone frames (11,13) followed by the next
+             * frame (14): 11 stays alone and 13-14 starts a run, as the set
+             * would be written by hand (1-9,11,13-20, not 1-9,11-13x2,14-20). */
+            int64_t end = last->end;
+            last->end = last->start;
+            last->step = 1;
+            return push(fs, end, f, 1);
+        }
     }
     if (last && f <= last->end && ferry_frameset_contains(fs, f))
         return FERRY_OK;
@@ -196,15 +205,50 @@ bool ferry_frameset_contains(const ferry_frameset *fs, int64_t f)
     return false;
 }
 
+/* Ranges sorted by start, each beginning after the previous one's end: what
+ * frames added in increasing order make, and what a binary search needs. */
+static bool is_ordered(const ferry_frameset *fs)
+{
+    for (size_t i = 1; i < fs->n; i++)
+        if (fs->r[i].start <= fs->r[i - 1].end)
+            return false;
+    return true;
+}
+
+/* ferry_frameset_contains for an ordered set: O(log n) instead of O(n). */
+static bool contains_ordered(const ferry_frameset *fs, int64_t f)
+{
+    size_t lo = 0, hi = fs->n; /* find the last range that starts at or before f */
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fs->r[mid].start <= f)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return false;
+    const ferry_frange *r = &fs->r[lo - 1];
+    return f <= r->end && (f - r->start) % r->step == 0;
+}
+
+/* Every frame of want is looked up in have: a directory of 100,000 frames with
+ * thousands of gaps has thousands of ranges, so the lookup is a binary search
+ * whenever have is ordered (it always is when read from a directory). */
 int ferry_frameset_missing(const ferry_frameset *want, const ferry_frameset *have,
                            ferry_frameset *out)
 {
+    bool ordered = is_ordered(have);
+
     ferry_frameset_init(out);
     for (size_t i = 0; i < want->n; i++) {
         const ferry_frange *r = &want->r[i];
-        for (int64_t f = r->start; f <= r->end; f += r->step)
-            if (!ferry_frameset_contains(have, f) && ferry_frameset_add(out, f))
+        for (int64_t f = r->start; f <= r->end; f += r->step) {
+            bool has = ordered ? contains_ordered(have, f) : ferry_frameset_contains(have, f);
+            if (!has && ferry_frameset_add(out, f))
                 return FERRY_ENOMEM;
+        }
     }
     return FERRY_OK;
 }
@@ -633,21 +677,46 @@ int ferry_seq_scan(const char *dir, ferry_seq_listing *out)
     return FERRY_OK;
 }
 
+/*
+ * k > 1 when every run of frames advances by k and every frame lies on
+ * first + i * k (1-99x2; 1-49x2,53-99x2 with 51 missing), else 1. One run of
+ * step 1 makes a step-1 sequence with gaps even when other ranges are
+ * stepped: frames added in order pair lone frames into stepped ranges
+ * (1-9, 11, 13, 15, 16-20 is stored 1-9,11-15x2,16-20), and 10, 12 and 14
+ * are missing all the same.
+ */
+int64_t ferry_seq_step(const ferry_frameset *fs)
+{
+    int64_t k = 0;
+
+    for (size_t i = 0; i < fs->n; i++) {
+        const ferry_frange *r = &fs->r[i];
+        if (r->start == r->end)
+            continue;
+        if (r->step == 1 || (k && r->step != k))
+            return 1;
+        k = r->step;
+    }
+    if (!k)
+        return 1;
+    for (size_t i = 1; i < fs->n; i++)
+        if ((fs->r[i].start - fs->r[0].start) % k)
+            return 1;
+    return k;
+}
+
 int ferry_seq_missing(const ferry_seq *s, ferry_frameset *out)
 {
     ferry_frameset all;
     int rc;
 
     ferry_frameset_init(out);
-    for (size_t i = 0; i < s->frames.n; i++)
-        if (s->frames.r[i].step != 1 && s->frames.r[i].start != s->frames.r[i].end)
-            return FERRY_OK; /* stepped on purpose: nothing is "missing" */
-    if (s->frames.n == 0)
-        return FERRY_OK;
+    if (s->frames.n <= 1)
+        return FERRY_OK; /* one range: complete, or stepped on purpose */
     ferry_frameset_init(&all);
-    if ((rc = ferry_frameset_add(&all, s->frames.r[0].start)))
+    if ((rc = push(&all, s->frames.r[0].start, s->frames.r[s->frames.n - 1].end,
+                   ferry_seq_step(&s->frames))))
         return rc;
-    all.r[0].end = s->frames.r[s->frames.n - 1].end;
     rc = ferry_frameset_missing(&all, &s->frames, out);
     ferry_frameset_release(&all);
     return rc;

@@ -94,6 +94,64 @@ static void test_frameset_add_and_missing(void **state)
     ferry_frameset_release(&have);
 }
 
+/* Missing frames of a sequence at its step; frames given as a set, added one
+ * by one in order as a directory scan adds them. */
+static void test_seq_missing(void **state)
+{
+    static const struct {
+        const char *frames, *missing;
+        int64_t step;
+    } cases[] = {
+        {"1001-1041,1044-1076,1078-1100", "1042-1043,1077", 1},
+        {"1-9,11,13-20", "10,12", 1}, /* 11 and 13 are stored as 11-13x2 */
+        {"1-9,11,14-20", "10,12-13", 1},
+        {"1-9,11,13,15-20", "10-14x2", 1}, /* 11, 13, 15 are stored 11-15x2 */
+        {"1-5,7,9", "6,8", 1},
+        {"1-99x2", "", 2},
+        {"1001,1010", "", 9},
+        {"1-49x2,53-99x2", "51", 2},
+        {"1-3x2,7-9x2", "5", 2},
+        {"1-5x2,8-10x2", "2-6x2,7,9", 1}, /* 8 is off the lattice of 1, 3, 5 */
+        {"1-100", "", 1},
+        {"7", "", 1},
+    };
+    (void)state;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ferry_frameset parsed, miss;
+        ferry_seq s = {.frames = {0}};
+        assert_int_equal(ferry_frameset_parse(cases[i].frames, &parsed), FERRY_OK);
+        for (size_t k = 0; k < parsed.n; k++)
+            for (int64_t f = parsed.r[k].start; f <= parsed.r[k].end; f += parsed.r[k].step)
+                assert_int_equal(ferry_frameset_add(&s.frames, f), FERRY_OK);
+        assert_int_equal(ferry_seq_missing(&s, &miss), FERRY_OK);
+        char *got = ferry_frameset_format(&miss);
+        if (strcmp(got, cases[i].missing) || ferry_seq_step(&s.frames) != cases[i].step) {
+            print_error("'%s': missing '%s' at step %lld, want '%s' at step %lld\n",
+                        cases[i].frames, got, (long long)ferry_seq_step(&s.frames),
+                        cases[i].missing, (long long)cases[i].step);
+            fail();
+        }
+        free(got);
+        ferry_frameset_release(&miss);
+        ferry_frameset_release(&s.frames);
+        ferry_frameset_release(&parsed);
+    }
+
+    /* 100,000 frames with every tenth missing: 10,000 ranges, each frame
+     * looked up by binary search (a linear scan would take ~10^9 steps). */
+    ferry_seq s = {.frames = {0}};
+    ferry_frameset miss;
+    for (int64_t f = 1; f <= 100000; f++)
+        if (f % 10 != 5)
+            ferry_frameset_add(&s.frames, f);
+    assert_int_equal(ferry_seq_missing(&s, &miss), FERRY_OK);
+    assert_int_equal(ferry_frameset_count(&miss), 10000);
+    assert_true(ferry_frameset_contains(&miss, 99995));
+    ferry_frameset_release(&miss);
+    ferry_frameset_release(&s.frames);
+}
+
 static void test_patterns(void **state)
 {
     static const struct {
@@ -217,6 +275,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frameset_parse),
         cmocka_unit_test(test_frameset_add_and_missing),
+        cmocka_unit_test(test_seq_missing),
         cmocka_unit_test(test_patterns),
         cmocka_unit_test(test_grouping),
     };
