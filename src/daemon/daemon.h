@@ -23,15 +23,25 @@
 
 #define MAX_BODY (1u << 20)        /* POST bodies: 413 above */
 #define MAX_WS_MESSAGE (64u << 10) /* client messages: closed above */
-#define MAX_WS_CLIENTS 1024        /* 503 above */
+#define MAX_WS_CLIENTS 1024        /* refused above (fewer when open files are scarce) */
+#define MAX_IDLE_CONNS 256         /* waiting for a request; the oldest goes beyond (conn.c) */
+#define HEADERS_TIMEOUT_S 10       /* a request's headers, from their first byte */
+#define KEEPALIVE_TIMEOUT_S 5      /* an answered connection waiting for the next request */
+#define REQUEST_DEADLINE_S 30      /* a request's body and answer, from its headers */
 #define WS_QUEUE_MAX_BYTES (8u << 20) /* a client this far behind is dropped */
 #define TICK_MS 100                /* progress pushes: at most 10 per second per job */
-#define WS_WRITES_PER_CALLBACK 64  /* messages written per SERVER_WRITEABLE */
+#define WS_WRITE_BATCH (64u << 10) /* bytes of frames written per SERVER_WRITEABLE */
+
+/* A message's JSON, made once and shared by every client it is queued for. */
+typedef struct ws_payload {
+    unsigned refs;
+    size_t len;
+    unsigned char data[];
+} ws_payload;
 
 /* A message waiting for one WebSocket client. */
 typedef struct ws_msg {
-    unsigned char *buf; /* LWS_PRE bytes of headroom, then the JSON */
-    size_t len;
+    ws_payload *p;
     char job_id[16];    /* for progress messages: coalesced per job */
     bool progress;
     struct ws_msg *next;
@@ -56,6 +66,8 @@ typedef struct live_job {
     struct live_job *next;
 } live_job;
 
+typedef struct conn conn; /* conn.c: a connection's budget */
+
 typedef struct server {
     struct lws_context *ctx;
     struct lws_vhost *vhost;
@@ -69,6 +81,12 @@ typedef struct server {
     size_t nallow;
     ws_client *clients;
     unsigned nclients;
+    unsigned max_clients; /* WebSocket clients: MAX_WS_CLIENTS, or what open files allow */
+    conn *idle_head, *idle_tail; /* connections waiting for a request, oldest first */
+    unsigned nidle, max_idle;
+    uint64_t conns_dropped; /* closed for a full idle list or a passed deadline */
+    unsigned char *wbuf; /* LWS_PRE + wcap: frames being written to one client */
+    size_t wcap;
     live_job *live;
     lws_sorted_usec_list_t tick;
     atomic_bool stop;    /* set by the signal thread */
@@ -86,6 +104,7 @@ typedef struct session {
     size_t body_len;
     bool body_too_large;
     bool responded;      /* the answer to this request is under way */
+    bool close_after;    /* close once answered (refusals, answers before the body) */
     unsigned char *resp; /* LWS_PRE headroom + body */
     size_t resp_len, resp_off;
     ws_client *client;   /* for WebSocket connections */
@@ -109,6 +128,14 @@ json_t *api_error(const char *code, const char *message);
 /* fs_api.c: GET /api/fs[?path=DIR], the roots or a directory beneath them;
  * sets *status and returns a new JSON body (an error object when refused). */
 json_t *api_fs(server *srv, const req_query *query, int *status);
+
+/* conn.c, service thread: a connection accepted, its request's headers in,
+ * answered and kept alive, upgraded to a WebSocket, destroyed. */
+void conn_open(server *srv, struct lws *wsi);
+void conn_request(server *srv, struct lws *wsi);
+void conn_waiting(server *srv, struct lws *wsi);
+void conn_upgraded(server *srv, struct lws *wsi);
+void conn_close(server *srv, struct lws *wsi);
 
 /* ws.c */
 int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, session *s,

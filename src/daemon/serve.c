@@ -330,6 +330,7 @@ int cmd_serve(int argc, char **argv)
     srv.ctx = NULL;
     ferry_manager_close(srv.m);
     ferry_roots_free(srv.roots);
+    free(srv.wbuf);
     for (live_job *j = srv.live, *next; j; j = next) {
         next = j->next;
         free(j);
