@@ -20,9 +20,13 @@
 void cmd_submit_help(FILE *out)
 {
     fprintf(out, "usage: ferry submit [--tag T] [--bwlimit RATE] [--on-conflict P] [--no-fsync]\n"
+                 "                    [--frames SET] [--renumber START] [--pad N]\n"
+                 "                    [--require-complete] [--check-exr]\n"
                  "                    [--state-dir DIR] [--json] SOURCE... DEST\n\n"
                  "Hands a copy to the running daemon; each SOURCE lands in the directory\n"
-                 "DEST under its own name. Prints the job id (--json: the job object).\n");
+                 "DEST under its own name, a sequence's frames (comp.####.exr) directly in\n"
+                 "it. The options are ferry copy's. Prints the job id (--json: the job\n"
+                 "object).\n");
 }
 
 void cmd_cancel_help(FILE *out)
@@ -39,19 +43,35 @@ void cmd_watch_help(FILE *out)
                  "bar until that job ends (exit status as for ferry copy).\n");
 }
 
-enum { R_STATE = 256, R_TAG, R_ALL, R_BW, R_CONFLICT, R_NOFSYNC, R_JSON };
+enum {
+    R_STATE = 256,
+    R_TAG,
+    R_ALL,
+    R_BW,
+    R_CONFLICT,
+    R_NOFSYNC,
+    R_JSON,
+    R_FRAMES,
+    R_RENUMBER,
+    R_PAD,
+    R_COMPLETE,
+    R_CHECK_EXR
+};
 
 static const struct option opts[] = {
     {"state-dir", required_argument, NULL, R_STATE}, {"tag", required_argument, NULL, R_TAG},
     {"all", no_argument, NULL, R_ALL},               {"bwlimit", required_argument, NULL, R_BW},
     {"on-conflict", required_argument, NULL, R_CONFLICT},
     {"no-fsync", no_argument, NULL, R_NOFSYNC},      {"json", no_argument, NULL, R_JSON},
+    {"frames", required_argument, NULL, R_FRAMES},   {"renumber", required_argument, NULL, R_RENUMBER},
+    {"pad", required_argument, NULL, R_PAD},         {"require-complete", no_argument, NULL, R_COMPLETE},
+    {"check-exr", no_argument, NULL, R_CHECK_EXR},
     {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
 };
 
 typedef struct {
-    const char *state_dir, *tag, *bwlimit, *conflict;
-    bool all, no_fsync, json;
+    const char *state_dir, *tag, *bwlimit, *conflict, *frames, *renumber, *pad;
+    bool all, no_fsync, json, require_complete, check_exr;
 } remote_args;
 
 static int parse(const char *cmd, int argc, char **argv, remote_args *a, void (*help)(FILE *))
@@ -83,6 +103,21 @@ static int parse(const char *cmd, int argc, char **argv, remote_args *a, void (*
             break;
         case R_JSON:
             a->json = true;
+            break;
+        case R_FRAMES:
+            a->frames = optarg;
+            break;
+        case R_RENUMBER:
+            a->renumber = optarg;
+            break;
+        case R_PAD:
+            a->pad = optarg;
+            break;
+        case R_COMPLETE:
+            a->require_complete = true;
+            break;
+        case R_CHECK_EXR:
+            a->check_exr = true;
             break;
         case 'h':
             help(stdout);
@@ -134,6 +169,13 @@ int cmd_submit(int argc, char **argv)
         if (ferry_size_parse(a.bwlimit, &v) < 0)
             return cli_usage_error("submit", "--bwlimit: %s", ferry_error_last());
     }
+    long long renumber = 0, pad = 0;
+    char *end;
+    if (a.renumber && ((renumber = strtoll(a.renumber, &end, 10)), !*a.renumber || *end))
+        return cli_usage_error("submit", "invalid --renumber '%s': expected a frame number",
+                               a.renumber);
+    if (a.pad && ((pad = strtoll(a.pad, &end, 10)), !*a.pad || *end || pad < 1 || pad > 18))
+        return cli_usage_error("submit", "invalid --pad '%s': expected 1 to 18 digits", a.pad);
     if (cli_daemon_find(&d, a.state_dir))
         return 1;
     body = json_object();
@@ -155,6 +197,16 @@ int cmd_submit(int argc, char **argv)
         json_object_set_new(body, "on_conflict", json_string(a.conflict));
     if (a.no_fsync)
         json_object_set_new(body, "fsync", json_false());
+    if (a.frames) /* the daemon reads the set and names what is wrong with it */
+        json_object_set_new(body, "frames", json_string(a.frames));
+    if (a.renumber)
+        json_object_set_new(body, "renumber", json_integer(renumber));
+    if (a.pad)
+        json_object_set_new(body, "pad", json_integer(pad));
+    if (a.require_complete)
+        json_object_set_new(body, "require_complete", json_true());
+    if (a.check_exr)
+        json_object_set_new(body, "check_exr", json_true());
     rc = cli_daemon_request(&d, "POST", "/api/jobs", body, &status, &resp);
     json_decref(body);
     if (rc == 0 && status != 201)

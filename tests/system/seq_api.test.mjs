@@ -117,3 +117,21 @@ test('the roots are checked on the pattern\'s directory; bad options name their 
   }
   assert.deepEqual(readdirSync(outside), ['secret.0001.exr']);
 });
+
+test('ferry submit passes the sequence options to the daemon', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const run = (...args) => spawnSync(process.env.FERRY, args, { env: { ...process.env, FERRY_TOKEN: d.token }, encoding: 'utf8' });
+  const dest = join(t.root, 'out6');
+  const sub = run('submit', '--state-dir', t.state, '--frames', '1001-1003', '--renumber', '7', '--pad', '2', '--no-fsync', join(shot, 'comp.####.exr'), dest);
+  assert.equal(sub.status, 0, sub.stderr);
+  const job = await finished(sub.stdout.trim());
+  assert.equal(job.state, 'done');
+  assert.deepEqual(readdirSync(dest).sort(), ['comp.07.exr', 'comp.08.exr', 'comp.09.exr']);
+  const bad = run('submit', '--state-dir', t.state, '--frames', 'x', join(shot, 'comp.####.exr'), dest);
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /daemon answered 400: frames: /);
+  const complete = run('submit', '--state-dir', t.state, '--require-complete', join(shot, 'comp.####.exr'), dest);
+  assert.equal(complete.status, 1);
+  assert.match(complete.stderr, /2 frames missing: 1012-1013/);
+  assert.equal(run('submit', '--pad', '0', join(shot, 'comp.####.exr'), dest).status, 2);
+});
