@@ -19,7 +19,8 @@
 #define RESP_CHUNK 16384
 
 /* Copies a header into buf: 1, or 0 when absent ("" in buf), or -1 when it
- * does not fit (a gate refuses those rather than read them as absent). */
+ * does not fit or holds a NUL byte (a gate refuses those rather than read
+ * them as absent, or as the part before the NUL). */
 static int header(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t len)
 {
     int n = lws_hdr_total_length(wsi, h);
@@ -27,7 +28,8 @@ static int header(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t l
     buf[0] = '\0';
     if (n <= 0)
         return 0;
-    if ((size_t)n >= len || lws_hdr_copy(wsi, buf, (int)len, h) < 0)
+    if ((size_t)n >= len || (n = lws_hdr_copy(wsi, buf, (int)len, h)) < 0 ||
+        strlen(buf) != (size_t)n)
         return -1;
     return 1;
 }
@@ -97,6 +99,7 @@ static void session_clear(session *s)
     s->body_len = s->resp_len = s->resp_off = 0;
     s->body_too_large = false;
     s->responded = false;
+    s->close_after = false;
 }
 
 /* Sends the status line and headers now and the body as the socket allows. */
@@ -117,6 +120,9 @@ static int respond(struct lws *wsi, session *s, int status, const char *ctype, c
     if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, len, &p, end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                      (const unsigned char *)"no-store", 8, &p, end) ||
+        (s->close_after &&
+         lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
+                                      5, &p, end)) ||
         lws_finalize_write_http_header(wsi, start, &p, end))
         return -1;
     lws_callback_on_writable(wsi);
@@ -174,8 +180,12 @@ static int on_request(server *srv, struct lws *wsi, session *s, const char *in)
     bool api;
 
     session_clear(s);
+    conn_request(srv, wsi);
     srv->http_requests++;
     s->method = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+    /* Refusals close the connection: a refused client gets no keep-alive, and
+     * a body it may still be sending is not waited for. */
+    s->close_after = true;
     if (!(s->path = strdup(in ? in : "/")) || strlen(s->path) > 4096)
         return respond_error(wsi, s, 414, "path too long");
     if (http_read_query(wsi, &s->query) < 0)
@@ -189,15 +199,18 @@ static int on_request(server *srv, struct lws *wsi, session *s, const char *in)
          * HTTP_BODY_COMPLETION when the body is in: answer there. */
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
             char cl[32];
-            lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH);
-            if (strtoull(cl, NULL, 10) > MAX_BODY)
+            if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0 ||
+                strtoull(cl, NULL, 10) > MAX_BODY)
                 return respond_error(wsi, s, 413, "request body over 1 MiB");
+            s->close_after = false;
             return 0;
         }
+        s->close_after = false;
         if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0)
             return 0;
         return dispatch(srv, wsi, s);
     }
+    s->close_after = false;
     if (!api) {
         if (s->method != LWSHUMETH_GET)
             return respond_error(wsi, s, 405, "only GET here");
@@ -224,11 +237,11 @@ static int on_body(session *s, const void *in, size_t len)
     return 0;
 }
 
-static int on_writeable(struct lws *wsi, session *s)
+static int on_writeable(server *srv, struct lws *wsi, session *s)
 {
     unsigned char buf[LWS_PRE + RESP_CHUNK];
     size_t n;
-    bool final;
+    bool final, close_after = s->close_after;
 
     if (!s->resp)
         return 0;
@@ -245,7 +258,10 @@ static int on_writeable(struct lws *wsi, session *s)
         return 0;
     }
     session_clear(s);
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    if (close_after || lws_http_transaction_completed(wsi))
+        return -1;
+    conn_waiting(srv, wsi); /* kept alive: waits for the next request */
+    return 0;
 }
 
 int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, session *s,
@@ -270,7 +286,7 @@ int http_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
         return dispatch(srv, wsi, s) ? -1 : 0;
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return on_writeable(wsi, s);
+        return on_writeable(srv, wsi, s);
     case LWS_CALLBACK_CLOSED_HTTP:
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
         /* No session when lws refused the request before binding it to our

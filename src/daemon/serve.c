@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,6 +177,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         ws_drain_events(srv);
         return 0;
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        conn_open(srv, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        conn_close(srv, wsi);
+        return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
@@ -219,6 +226,43 @@ static char *default_root(void)
     return strdup(home && *home ? home : "/");
 }
 
+/*
+ * Open files. The soft limit is raised towards the hard one (a desktop
+ * session's 1,024 would not hold 1,024 WebSocket clients and the rest).
+ * FD_RESERVE stays for the engine (journal, roots, the workers' files); lws
+ * gets the others, shared between idle connections, requests being answered
+ * and WebSocket clients, each cap shrinking to fit a low limit. lws stops
+ * accepting at its table's size, so the caps keep it from filling.
+ */
+#define FD_RESERVE 128
+#define FD_REQUESTS 64
+
+static unsigned fd_budget(server *srv)
+{
+    struct rlimit rl;
+    rlim_t want = MAX_WS_CLIENTS + MAX_IDLE_CONNS + FD_REQUESTS + FD_RESERVE;
+    unsigned fds, busy;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return 0;
+    if (rl.rlim_cur < want && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || getrlimit(RLIMIT_NOFILE, &rl) < 0)
+            return 0;
+    }
+    if (rl.rlim_cur < FD_RESERVE + 16)
+        return 0;
+    fds = rl.rlim_cur >= want ? (unsigned)(want - FD_RESERVE) : (unsigned)(rl.rlim_cur - FD_RESERVE);
+    srv->max_idle = fds / 4 < MAX_IDLE_CONNS ? fds / 4 : MAX_IDLE_CONNS;
+    busy = fds / 4 < FD_REQUESTS ? fds / 4 : FD_REQUESTS;
+    srv->max_clients = fds - srv->max_idle - busy;
+    if (srv->max_clients < MAX_WS_CLIENTS)
+        fprintf(stderr,
+                "ferry: note: %llu open files allowed (ulimit -n): at most %u WebSocket clients\n",
+                (unsigned long long)rl.rlim_cur, srv->max_clients);
+    return fds;
+}
+
 static int start(server *srv, serve_opts *o, const char *state_dir)
 {
     struct lws_context_creation_info info;
@@ -241,12 +285,17 @@ static int start(server *srv, serve_opts *o, const char *state_dir)
     info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
                    LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(srv->listen_addr, ':') == NULL);
     info.pt_serv_buf_size = 32 * 1024;
-    info.max_http_header_data = 8192;
-    info.timeout_secs = 20;      /* a client that sends no request in time is dropped */
-    info.ka_time = 30;           /* TCP keepalive finds dead WebSocket peers */
+    info.max_http_header_data = 8192; /* more: the connection is closed */
+    info.timeout_secs = 20;           /* lws's own per-step timeouts (a body chunk) */
+    info.timeout_secs_ah_idle = HEADERS_TIMEOUT_S;
+    info.keepalive_timeout = KEEPALIVE_TIMEOUT_S;
+    info.ka_time = 30;                /* TCP keepalive finds dead WebSocket peers */
     info.ka_probes = 3;
     info.ka_interval = 5;
-    info.fd_limit_per_thread = 1024 + 64;
+    if (!(info.fd_limit_per_thread = fd_budget(srv))) {
+        fprintf(stderr, "ferry: too few open files allowed (ulimit -n)\n");
+        return 1;
+    }
     lws_set_log_level(LLL_ERR, NULL);
     if (!(srv->ctx = lws_create_context(&info))) {
         fprintf(stderr, "ferry: cannot listen on %s:%d\n", srv->listen_addr, srv->port);

@@ -21,10 +21,14 @@ export function writeRandom(path, size) {
   writeFileSync(path, randomBytes(size));
 }
 
-// Starts the daemon; resolves when it printed its URL.
-export async function startDaemon(t, extra = [], token = randomBytes(16).toString('hex')) {
+// Starts the daemon; resolves when it printed its URL. opts.nofile: its
+// open-file limit (soft and hard, as `ulimit -n` sets them).
+export async function startDaemon(t, extra = [], token = randomBytes(16).toString('hex'), opts = {}) {
   const args = ['serve', '--listen', '127.0.0.1:0', '--root', t.root, '--state-dir', t.state, ...extra];
-  const proc = spawn(FERRY, args, { env: { ...process.env, FERRY_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const [cmd, argv] = opts.nofile
+    ? ['sh', ['-c', `ulimit -n ${Number(opts.nofile)} && exec "$0" "$@"`, FERRY, ...args]]
+    : [FERRY, args];
+  const proc = spawn(cmd, argv, { env: { ...process.env, FERRY_TOKEN: token }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const port = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('daemon did not start: ' + stderr)), 10000);
