@@ -474,7 +474,8 @@ int req_int_parse(const char *s, long lo, long hi, long *out)
     char *end;
     long v;
 
-    if (!s || !((*s >= '0' && *s <= '9') || (*s == '-' && s[1] >= '0' && s[1] <= '9')))
+    /* Digits only: strtol alone would take " 5", "+5" and "-0". */
+    if (!s || *s < '0' || *s > '9')
         return -1;
     errno = 0;
     v = strtol(s, &end, 10);

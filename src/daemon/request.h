@@ -154,7 +154,7 @@ void req_ws_release(req_ws_msg *m);
  * decimal 0..65535 (0: any free port). 0, or -1 when malformed or too long. */
 int req_listen_parse(const char *s, char *addr, size_t alen, int *port);
 
-/* A decimal integer in [lo, hi], all of s. 0 or -1. */
+/* A number in [lo, hi] (lo >= 0) written in decimal digits only, all of s. 0 or -1. */
 int req_int_parse(const char *s, long lo, long hi, long *out);
 
 #endif
