@@ -8,7 +8,7 @@
 // is sampled every 100 ms (VmRSS, RssAnon; VmHWM catches what falls between
 // samples). Each daemon runs its job JOBS times (default 2) one after the
 // other, durable, into fresh directories: what the second adds is what a
-// finished job keeps. The sizes run in turn, largest last.
+// finished job keeps. The sizes (SIZES) run in turn, largest last.
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -30,11 +30,13 @@ if (!existsSync(tiny)) {
   renameSync(tmp, tiny);
   spawnSync('sync');
 }
-const sizes = [
-  { files: 1000, sources: [join(tiny, dirName(0))] },
-  { files: 10000, sources: Array.from({ length: 10 }, (_, i) => join(tiny, dirName(i))) },
-  { files: 100000, sources: [tiny] },
-];
+// SIZES (default 1000,10000,100000): whole directories of tiny100k.
+const SIZES = (process.env.SIZES || '1000,10000,100000').split(',').map(Number);
+const sizes = SIZES.map((files) => {
+  if (files === 100000) return { files, sources: [tiny] };
+  if (files % 1000 || files < 1000 || files > 99000) throw new Error(`SIZES: ${files} is not 1,000 to 99,000 in thousands, or 100,000`);
+  return { files, sources: Array.from({ length: files / 1000 }, (_, i) => join(tiny, dirName(i))) };
+});
 checkSpace(JOBS * 0.6 + 1);
 const run = runDir('rss');
 const raw = rawLog('rss');
