@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "ferry/events.h"
+#include "ferry/roots.h"
 
 typedef struct ferry_job ferry_job;
 
@@ -49,6 +50,9 @@ typedef struct {
     bool temp_names;         /* named hidden temps + rename instead of O_TMPFILE */
     unsigned workers;        /* copy threads; 0: FERRY_DEFAULT_WORKERS */
     const char *tag;         /* optional group name */
+    const ferry_roots *roots; /* every file operation beneath these (borrowed: outlives the
+                              * job), resolved at each call, so that nothing swapped in while
+                              * the job runs leads outside; NULL: no confinement (the CLI) */
 
     /* Sequence sources (docs/sequences.md): a source that names no file but
      * reads as a pattern ("/shots/sh010/comp.####.exr") copies its frames

@@ -28,6 +28,8 @@ typedef struct {
     bool no_journal;       /* remember nothing on disk */
     unsigned max_running;  /* jobs running at once; 0: 4 */
     unsigned workers;      /* pool threads; 0: FERRY_DEFAULT_WORKERS */
+    const ferry_roots *roots; /* confine every job, resumed ones too (ferry_job_spec.roots);
+                               * borrowed, outlives the manager; NULL: none */
 } ferry_manager_opts;
 
 /* One job as the journal (or memory) knows it. Times: Unix milliseconds, 0 if none. */

@@ -22,6 +22,7 @@
 
 #include "core/events_priv.h"
 #include "core/job_priv.h"
+#include "core/roots_priv.h"
 #include "ferry/cancel.h"
 #include "util/clock.h"
 #include "util/error.h"
@@ -325,15 +326,19 @@ static void walk_failed(void *arg, const char *path, const char *msg)
  * end) and sweeps the ones that already existed. */
 static void make_dirs(ferry_job *job)
 {
+    const ferry_roots *roots = job->spec.roots;
+
     for (size_t i = 0; i < job->plan.ndirs && !ferry_cancel_is_set(job->cancel); i++) {
         ferry__dir *d = &job->plan.dirs[i];
-        struct stat st;
         bool existed = !d->copy_meta;
+        int fd;
 
         if (d->copy_meta) {
-            if (FERRY_SYS("mkdir", mkdir(d->path, 0700)) == 0) {
+            if (FERRY_SYS("mkdir", ferry__mkdir_in(roots, d->path, 0700)) == 0) {
                 d->created = true;
-            } else if (errno == EEXIST && stat(d->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            } else if (errno == EEXIST &&
+                       (fd = ferry__open_in(roots, d->path, O_PATH | O_DIRECTORY, 0)) >= 0) {
+                ferry__close(fd);
                 existed = true;
             } else {
                 int err = errno == EEXIST ? ENOTDIR : errno;
@@ -344,8 +349,8 @@ static void make_dirs(ferry_job *job)
             }
         }
         if (existed) {
-            int fd = open(d->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             unsigned removed = 0;
+            fd = ferry__open_in(roots, d->path, O_RDONLY | O_DIRECTORY, 0);
             if (fd >= 0) {
                 ferry__sweep_dir(fd, &removed);
                 ferry__close(fd);
@@ -355,23 +360,30 @@ static void make_dirs(ferry_job *job)
 }
 
 /* Deepest first: empty directories this job made go again after a cancel or
- * failure; the rest get their source's mode, owner and times. */
+ * failure; the rest get their source's mode, owner and times, through a
+ * descriptor of the directory itself (never through a symlink put there). */
 static void finish_dirs(ferry_job *job, bool stopped)
 {
     bool root = job->euid == 0;
+    const ferry_roots *roots = job->spec.roots;
 
     for (size_t i = job->plan.ndirs; i-- > 0;) {
         ferry__dir *d = &job->plan.dirs[i];
+        int fd;
         if (!d->copy_meta || d->error)
             continue;
-        if (stopped && d->created && rmdir(d->path) == 0)
+        if (stopped && d->created && ferry__rmdir_in(roots, d->path) == 0)
+            continue;
+        if ((fd = ferry__open_in(roots, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0)) < 0)
             continue;
         struct timespec times[2] = {d->meta.atime, d->meta.mtime};
-        if (root && chown(d->path, d->meta.uid, d->meta.gid) < 0) {
+        if (root && fchown(fd, d->meta.uid, d->meta.gid) < 0) {
             /* a foreign uid on a filesystem that refuses it: keep ours */
         }
-        chmod(d->path, d->meta.mode & 07777);
-        utimensat(AT_FDCWD, d->path, times, 0);
+        if (fchmod(fd, d->meta.mode & 07777) < 0 || futimens(fd, times) < 0) {
+            /* as cp -p: the copy stands without its directories' metadata */
+        }
+        ferry__close(fd);
     }
 }
 
@@ -390,7 +402,7 @@ static void sync_names(ferry_job *job)
 
     for (size_t i = 0; i < (each ? n : 1); i++) {
         const char *path = job->plan.dirs[i].path;
-        int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int fd = ferry__open_in(job->spec.roots, path, O_RDONLY | O_DIRECTORY, 0);
         if (fd < 0)
             continue;
         if (FERRY_SYS("sync", each ? fsync(fd) : syncfs(fd)) < 0) {
@@ -499,6 +511,7 @@ static void *runner_main(void *arg)
     ferry_job *job = arg;
     int rc;
 
+    job->plan.roots = job->spec.roots;
     rc = ferry__plan_walk(&job->plan, job->targets, job->ntargets, job->cancel, walk_failed, job);
     if (keep_seqs(job))
         rc = FERRY_ENOMEM;

@@ -160,6 +160,7 @@ static int job_of_json(ferry_manager *m, const char *id, const char *text, ferry
     spec.workers = (unsigned)json_integer_value(json_object_get(o, "workers"));
     spec.tag = json_string_value(json_object_get(o, "tag"));
     spec.check_exr = json_is_true(json_object_get(o, "check_exr"));
+    spec.roots = m->opts.roots;
     rc = ferry__job_new_restored(out, &spec, m->bus, id, targets, nt);
     targets = NULL; /* taken over, even on failure */
 out:
@@ -299,11 +300,14 @@ ferry_bus *ferry_manager_bus(ferry_manager *m)
     return m->bus;
 }
 
-int ferry_manager_submit(ferry_manager *m, const ferry_job_spec *spec, char id[16])
+int ferry_manager_submit(ferry_manager *m, const ferry_job_spec *asked, char id[16])
 {
+    ferry_job_spec confined = *asked, *spec = &confined;
     ferry_job *job;
     int rc;
 
+    if (!spec->roots)
+        spec->roots = m->opts.roots;
     if ((rc = ferry_job_new(&job, spec, m->bus)))
         return rc;
     if (m->journal) {

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/roots_priv.h"
 #include "util/error.h"
 #include "util/array.h"
 #include "util/fs.h"
@@ -176,7 +177,7 @@ static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st
     uint32_t di;
     char **names = NULL;
     size_t n = 0;
-    int rc = 0, fd;
+    int rc = 0, fd, dfd = -1;
 
     if (ferry_cancel_is_set(w->cancel)) {
         free(dst);
@@ -184,14 +185,19 @@ static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st
     }
     if ((rc = ferry__plan_add_dir(w->plan, dst, st, &di)))
         return rc;
-    fd = open(src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0) {
+    /* Children are looked at through this descriptor, not by path again: a
+     * directory swapped meanwhile cannot send the walk elsewhere. */
+    fd = ferry__open_in(w->plan->roots, src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+    if (fd < 0 || (dfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0) {
         walk_fail(w, src, "open directory", errno);
+        if (fd >= 0)
+            close(fd);
         return 0;
     }
     int err = ferry__read_names(fd, &names, &n); /* closes fd */
     if (err) {
         walk_fail(w, src, "read directory", -err);
+        close(dfd);
         return err == -ENOMEM ? FERRY_ENOMEM : 0;
     }
     for (size_t i = 0; i < n && !rc; i++) {
@@ -201,7 +207,7 @@ static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st
             rc = FERRY_ENOMEM;
             break;
         }
-        if (lstat(child, &cst) < 0) {
+        if (fstatat(dfd, names[i], &cst, AT_SYMLINK_NOFOLLOW) < 0) {
             walk_fail(w, child, "stat", errno);
             free(child);
             continue;
@@ -215,6 +221,7 @@ static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st
         }
     }
     ferry__names_free(names, n);
+    close(dfd);
     return rc;
 }
 
@@ -247,7 +254,7 @@ int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t nta
                 return rc;
             continue;
         }
-        if (lstat(t->src, &st) < 0) {
+        if (ferry__lstat_in(plan->roots, t->src, &st) < 0) {
             walk_fail(&w, t->src, "stat", errno);
             continue;
         }
@@ -374,7 +381,7 @@ int ferry__plan_targets(const ferry_job_spec *spec, ferry__target **out, size_t 
         return ferry__error(FERRY_EINVAL, "destination '%s' is not a directory (it does not exist)",
                             dest);
     if (dest_is_dir && !exists) {
-        int err = ferry__mkdir_p(dest, 0777);
+        int err = ferry__mkdir_p_in(spec->roots, dest, 0777);
         if (err)
             return ferry__error_os(ferry__code_of_errno(-err), -err,
                                    "create destination directory '%s'", dest);

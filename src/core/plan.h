@@ -81,6 +81,7 @@ typedef struct {
     ferry__seqplan *seqs;
     size_t nseqs, seqs_cap;
     uint64_t bytes_total;
+    const ferry_roots *roots; /* the walk reads beneath these (core/roots_priv.h); NULL: none */
 } ferry__plan;
 
 /* Called for each source path the walk cannot read; path and msg are borrowed. */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/plan.h"
+#include "core/roots_priv.h"
 #include "util/array.h"
 #include "util/error.h"
 #include "util/str.h"
@@ -102,7 +103,8 @@ static void frames_free(frame_file *v, size_t n)
 
 /* The frames of s on disk, sorted by number, and their set; -errno when the
  * directory cannot be read. One frame per number: the first name wins. */
-static int scan_frames(const seq_source *s, frame_file **out, size_t *n, ferry_frameset *have)
+static int scan_frames(const seq_source *s, const ferry_roots *roots, frame_file **out, size_t *n,
+                       ferry_frameset *have)
 {
     char **names = NULL;
     size_t nn = 0, cap = 0, k = 0;
@@ -112,7 +114,7 @@ static int scan_frames(const seq_source *s, frame_file **out, size_t *n, ferry_f
     *out = NULL;
     *n = 0;
     ferry_frameset_init(have);
-    if ((fd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+    if ((fd = ferry__open_in(roots, s->dir, O_RDONLY | O_DIRECTORY, 0)) < 0)
         return -errno;
     if ((err = ferry__read_names(fd, &names, &nn)))
         return err;
@@ -188,7 +190,7 @@ static int check_on_disk(ferry__target *t, const seq_source *s, const ferry_fram
     ferry_frameset have, missing;
     int err, rc = FERRY_OK;
 
-    if ((err = scan_frames(s, &v, &n, &have)))
+    if ((err = scan_frames(s, spec->roots, &v, &n, &have)))
         return ferry__error_os(ferry__code_of_errno(-err), -err, "read directory '%s'", s->dir);
     frames_free(v, n);
     if (spec->renumber && !want && have.n)
@@ -277,7 +279,7 @@ static int plan_frames(ferry__plan *plan, const ferry__target *t, const seq_sour
             rc = FERRY_ENOMEM;
             break;
         }
-        if (lstat(path, &st) < 0) {
+        if (ferry__lstat_in(plan->roots, path, &st) < 0) {
             char *msg = ferry__strfmt("stat '%s': %s", path, strerror(errno));
             fail(arg, path, msg ? msg : "stat failed");
             free(msg);
@@ -319,7 +321,7 @@ int ferry__seq_walk(ferry__plan *plan, const ferry__target *t, uint32_t ti, ferr
         rc = FERRY_OK;
         goto out;
     }
-    if ((err = scan_frames(&s, &v, &n, &have))) {
+    if ((err = scan_frames(&s, plan->roots, &v, &n, &have))) {
         if (err == -ENOMEM) {
             rc = FERRY_ENOMEM;
         } else {

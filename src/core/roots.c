@@ -1,10 +1,14 @@
 /*
- * core/roots.c: path confinement with openat2(RESOLVE_BENEATH); see roots.h.
+ * core/roots.c: path confinement with openat2(RESOLVE_BENEATH); see roots.h
+ * and, for a job's own file operations, roots_priv.h.
  *
  * The check is done by the kernel, not by string matching: the path is made
  * relative to a root whose name prefixes it, then opened (O_PATH) from the
  * root's descriptor with RESOLVE_BENEATH, which fails with EXDEV when any
- * step, "..", or symlink target would leave the root.
+ * step, "..", or symlink target would leave the root. A check says where a
+ * path led when it was made; a job confined by its roots resolves each path
+ * that way again at every call, so that what changes meanwhile cannot lead
+ * it out either.
  */
 #define _GNU_SOURCE
 #include "ferry/roots.h"
@@ -19,8 +23,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "util/error.h"
+#include "core/roots_priv.h"
 #include "util/array.h"
+#include "util/error.h"
+#include "util/fs.h"
 #include "util/str.h"
 
 typedef struct {
@@ -81,13 +87,21 @@ const char *ferry_roots_path(const ferry_roots *r, size_t i)
 }
 
 /* openat2 beneath dirfd with flags: the descriptor, or -errno (EXDEV: it
- * would leave the root). */
-static int open_beneath_fd(int dirfd, const char *rel, uint64_t flags)
+ * would leave the root). Magic links (/proc/self/fd/N, /proc/PID/root) are
+ * refused too: they jump to whatever they name. */
+static int open_beneath_mode(int dirfd, const char *rel, uint64_t flags, mode_t mode)
 {
-    struct open_how how = {.flags = flags | O_CLOEXEC, .resolve = RESOLVE_BENEATH};
+    struct open_how how = {.flags = flags | O_CLOEXEC,
+                           .mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? mode : 0,
+                           .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
     int fd = (int)syscall(SYS_openat2, dirfd, *rel ? rel : ".", &how, sizeof(how));
 
     return fd < 0 ? -errno : fd;
+}
+
+static int open_beneath_fd(int dirfd, const char *rel, uint64_t flags)
+{
+    return open_beneath_mode(dirfd, rel, flags, 0);
 }
 
 static int open_beneath(int dirfd, const char *rel)
@@ -242,4 +256,164 @@ int ferry_roots_list(const ferry_roots *r, const char *path, size_t max, ferry_d
         qsort(v, *n, sizeof(*v), dirent_cmp);
     *out = v;
     return FERRY_OK;
+}
+
+/* --- a job's file operations beneath the roots (roots_priv.h) ------------ */
+
+/* The root holding path and the part of path beneath it; NULL when none. */
+static const root *holder(const ferry_roots *r, const char *path, const char **rel)
+{
+    for (size_t i = 0; path && path[0] == '/' && i < r->n; i++)
+        if ((*rel = relative_to(r->v[i].path, path)))
+            return &r->v[i];
+    return NULL;
+}
+
+/* -1 with errno = -rc, as a system call fails; or rc. */
+static int as_syscall(int rc)
+{
+    if (rc >= 0)
+        return rc;
+    errno = -rc;
+    return -1;
+}
+
+int ferry__open_in(const ferry_roots *r, const char *path, int flags, mode_t mode)
+{
+    const root *rt;
+    const char *rel;
+
+    if (!r)
+        return open(path, flags | O_CLOEXEC, mode);
+    if (!(rt = holder(r, path, &rel)))
+        return as_syscall(-EXDEV);
+    return as_syscall(open_beneath_mode(rt->fd, rel, (uint64_t)flags, mode));
+}
+
+/*
+ * The parent directory of path, opened beneath its root (O_PATH), and its
+ * last component in *name: for the *at calls that act on a name and never
+ * follow it. A root itself has no parent here: -EXDEV, except for lstat.
+ */
+static int open_parent(const ferry_roots *r, const char *path, char **name)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    int fd;
+
+    *name = NULL;
+    if (!slash || !slash[1] || !strcmp(slash + 1, ".") || !strcmp(slash + 1, ".."))
+        return as_syscall(-EINVAL);
+    if (!(dir = slash == path ? strdup("/") : strndup(path, (size_t)(slash - path))) ||
+        !(*name = strdup(slash + 1))) {
+        free(dir);
+        return as_syscall(-ENOMEM);
+    }
+    fd = ferry__open_in(r, dir, O_PATH | O_DIRECTORY, 0);
+    free(dir);
+    if (fd < 0) {
+        int err = errno;
+        free(*name);
+        *name = NULL;
+        errno = err;
+    }
+    return fd;
+}
+
+/* Closes what open_parent gave, keeping the errno of the call that used it. */
+static ssize_t parent_done(int pfd, char *name, ssize_t rc)
+{
+    int err = errno;
+
+    close(pfd);
+    free(name);
+    errno = err;
+    return rc;
+}
+
+int ferry__lstat_in(const ferry_roots *r, const char *path, struct stat *st)
+{
+    const char *rel;
+    const root *rt;
+    char *name;
+    int pfd;
+
+    if (!r)
+        return lstat(path, st);
+    if ((rt = holder(r, path, &rel)) && !*rel)
+        return fstat(rt->fd, st); /* a root itself (canonical: not a symlink) */
+    if ((pfd = open_parent(r, path, &name)) < 0)
+        return -1;
+    return (int)parent_done(pfd, name, fstatat(pfd, name, st, AT_SYMLINK_NOFOLLOW));
+}
+
+int ferry__mkdir_in(const ferry_roots *r, const char *path, mode_t mode)
+{
+    char *name;
+    int pfd;
+
+    if (!r)
+        return mkdir(path, mode);
+    if ((pfd = open_parent(r, path, &name)) < 0)
+        return -1;
+    return (int)parent_done(pfd, name, mkdirat(pfd, name, mode));
+}
+
+int ferry__rmdir_in(const ferry_roots *r, const char *path)
+{
+    char *name;
+    int pfd;
+
+    if (!r)
+        return rmdir(path);
+    if ((pfd = open_parent(r, path, &name)) < 0)
+        return -1;
+    return (int)parent_done(pfd, name, unlinkat(pfd, name, AT_REMOVEDIR));
+}
+
+ssize_t ferry__readlink_in(const ferry_roots *r, const char *path, char *buf, size_t len)
+{
+    char *name;
+    int pfd;
+
+    if (!r)
+        return readlink(path, buf, len);
+    if ((pfd = open_parent(r, path, &name)) < 0)
+        return -1;
+    return parent_done(pfd, name, readlinkat(pfd, name, buf, len));
+}
+
+int ferry__mkdir_p_in(const ferry_roots *r, const char *path, mode_t mode)
+{
+    char *copy;
+    int fd, err = 0;
+
+    if (!r)
+        return ferry__mkdir_p(path, mode);
+    if (!(copy = strdup(path)))
+        return -ENOMEM;
+    /* Each level made in its parent opened beneath the root: none can be a
+     * symlink out, whatever is renamed meanwhile. */
+    for (char *p = copy + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (ferry__mkdir_in(r, copy, mode) < 0 && errno != EEXIST && errno != EXDEV) {
+            err = -errno;
+            break;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    free(copy);
+    if (err)
+        return err;
+    /* Levels above a root are outside it (EXDEV above): the whole must be a
+     * directory beneath it. */
+    if ((fd = ferry__open_in(r, path, O_PATH | O_DIRECTORY, 0)) < 0)
+        return -errno;
+    close(fd);
+    return 0;
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/job_priv.h"
+#include "core/roots_priv.h"
 #include "ferry/exr.h"
 #include "util/error.h"
 #include "util/fault.h"
@@ -33,7 +34,8 @@ int ferry__dir_fd(ferry__worker *w, uint32_t idx, int *fd)
     }
     if (w->dir_fd >= 0)
         ferry__close(w->dir_fd);
-    w->dir_fd = open(w->job->plan.dirs[idx].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    w->dir_fd = ferry__open_in(w->job->spec.roots, w->job->plan.dirs[idx].path,
+                               O_RDONLY | O_DIRECTORY, 0);
     if (w->dir_fd < 0)
         return -errno;
     w->dir_idx = idx;
@@ -68,11 +70,11 @@ static char *numbered_name(const char *name, unsigned n)
     return ferry__strfmt("%.*s (%u)%s", (int)(dot - name), name, n, dot);
 }
 
-static bool same_symlink(int dirfd, const char *name, const ferry__entry *e)
+static bool same_symlink(ferry_job *job, int dirfd, const char *name, const ferry__entry *e)
 {
     char a[PATH_MAX], b[PATH_MAX];
     ssize_t na = readlinkat(dirfd, name, a, sizeof(a));
-    ssize_t nb = readlink(e->src, b, sizeof(b));
+    ssize_t nb = ferry__readlink_in(job->spec.roots, e->src, b, sizeof(b));
 
     return na >= 0 && na == nb && memcmp(a, b, (size_t)na) == 0;
 }
@@ -113,7 +115,7 @@ static int settle_conflict(ferry_job *job, const ferry__entry *e, int dirfd, cha
      * quick check: filesystems that keep coarser times still compare equal. */
     if ((e->kind == FERRY__FILE && S_ISREG(st.st_mode) && (uint64_t)st.st_size == e->meta.size &&
          st.st_mtim.tv_sec == e->meta.mtime.tv_sec) ||
-        (e->kind == FERRY__SYMLINK && S_ISLNK(st.st_mode) && same_symlink(dirfd, e->name, e))) {
+        (e->kind == FERRY__SYMLINK && S_ISLNK(st.st_mode) && same_symlink(job, dirfd, e->name, e))) {
         ferry__file_skipped(job, e, "identical file exists at the destination");
         free(*name);
         *name = NULL;
@@ -275,7 +277,8 @@ static void copy_file(ferry__worker *w, size_t idx, int dirfd)
 
     if (settle_conflict(job, e, dirfd, &name, &replace) == HANDLED)
         return;
-    if ((src = FERRY_SYS("open", open(e->src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC))) < 0) {
+    if ((src = FERRY_SYS("open", ferry__open_in(job->spec.roots, e->src, O_RDONLY | O_NOFOLLOW, 0))) <
+        0) {
         fail_os(job, e, "open", e->src, errno);
         goto out;
     }
@@ -386,7 +389,7 @@ static void copy_symlink(ferry__worker *w, size_t idx, int dirfd)
 
     if (settle_conflict(job, e, dirfd, &p.name, &p.replace) == HANDLED)
         return;
-    if ((n = readlink(e->src, target, sizeof(target) - 1)) < 0) {
+    if ((n = ferry__readlink_in(job->spec.roots, e->src, target, sizeof(target) - 1)) < 0) {
         fail_os(job, e, "read link", e->src, errno);
         goto out;
     }

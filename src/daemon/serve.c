@@ -263,21 +263,25 @@ static unsigned fd_budget(server *srv)
     return fds;
 }
 
-static int start(server *srv, serve_opts *o, const char *state_dir)
+/* The roots, before the manager: its jobs work beneath them (core/roots_priv.h). */
+static int open_roots(server *srv, serve_opts *o)
 {
-    struct lws_context_creation_info info;
-    int rc;
-
     if (o->nroots == 0) {
         if (!(o->home_root = default_root()))
             return 1;
         o->roots[o->nroots++] = o->home_root;
     }
-    rc = ferry_roots_new(&srv->roots, o->roots, o->nroots);
-    if (rc) {
+    if (ferry_roots_new(&srv->roots, o->roots, o->nroots) != FERRY_OK) {
         fprintf(stderr, "ferry: %s\n", ferry_error_last());
         return 1;
     }
+    return 0;
+}
+
+static int start(server *srv, const char *state_dir)
+{
+    struct lws_context_creation_info info;
+
     memset(&info, 0, sizeof(info));
     info.port = srv->port;
     info.iface = strcmp(srv->listen_addr, "localhost") ? srv->listen_addr : "127.0.0.1";
@@ -335,11 +339,15 @@ int cmd_serve(int argc, char **argv)
 
     cli_block_signals(); /* before any thread: the signal thread alone takes them */
 
+    if (open_roots(&srv, &o) != 0)
+        return 1;
     ferry_manager_opts_init(&mo);
     mo.state_dir = o.state_dir;
     mo.max_running = o.max_running;
+    mo.roots = srv.roots;
     if (ferry_manager_open(&srv.m, &mo) < 0) {
         fprintf(stderr, "ferry: %s\n", ferry_error_last());
+        ferry_roots_free(srv.roots);
         return 1;
     }
     if (ferry_manager_notice(srv.m))
@@ -352,8 +360,9 @@ int cmd_serve(int argc, char **argv)
         snprintf(state, sizeof(state), "%s/.local/state/ferry",
                  getenv("HOME") ? getenv("HOME") : "/tmp");
     the_server = &srv;
-    if (load_token(&srv, state) < 0 || start(&srv, &o, state) != 0) {
+    if (load_token(&srv, state) < 0 || start(&srv, state) != 0) {
         ferry_manager_close(srv.m);
+        ferry_roots_free(srv.roots);
         return 1;
     }
     if (ferry_bus_subscribe(ferry_manager_bus(srv.m), &srv.sub, wake_service, &srv) < 0 ||
