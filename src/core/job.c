@@ -342,7 +342,8 @@ static void make_dirs(ferry_job *job)
                 existed = true;
             } else {
                 int err = errno == EEXIST ? ENOTDIR : errno;
-                d->error = ferry__strfmt("create directory '%s': %s", d->path, strerror(err));
+                d->error = ferry__strfmt("create directory '%s': %s", d->path,
+                                         ferry__strerror_in(roots, err));
                 if (err == ENOSPC || err == EDQUOT)
                     ferry__job_fail(job, d->error ? d->error : "destination full");
                 continue;

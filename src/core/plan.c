@@ -167,7 +167,7 @@ typedef struct {
 
 static void walk_fail(walker *w, const char *path, const char *op, int err)
 {
-    char *msg = ferry__strfmt("%s '%s': %s", op, path, strerror(err));
+    char *msg = ferry__strfmt("%s '%s': %s", op, path, ferry__strerror_in(w->plan->roots, err));
     w->fail(w->arg, path, msg ? msg : "out of memory");
     free(msg);
 }

@@ -383,6 +383,13 @@ ssize_t ferry__readlink_in(const ferry_roots *r, const char *path, char *buf, si
     return parent_done(pfd, name, readlinkat(pfd, name, buf, len));
 }
 
+const char *ferry__strerror_in(const ferry_roots *r, int err)
+{
+    if (r && err == EXDEV)
+        return "it leads outside the allowed roots (replaced by a symlink?)";
+    return strerror(err);
+}
+
 int ferry__mkdir_p_in(const ferry_roots *r, const char *path, mode_t mode)
 {
     char *copy;

@@ -30,4 +30,7 @@ int ferry__rmdir_in(const ferry_roots *r, const char *path);
 ssize_t ferry__readlink_in(const ferry_roots *r, const char *path, char *buf, size_t len);
 int ferry__mkdir_p_in(const ferry_roots *r, const char *path, mode_t mode);
 
+/* strerror(err), except EXDEV under roots: the path leads outside them. */
+const char *ferry__strerror_in(const ferry_roots *r, int err);
+
 #endif

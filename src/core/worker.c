@@ -47,7 +47,7 @@ int ferry__dir_fd(ferry__worker *w, uint32_t idx, int *fd)
 static void fail_os(ferry_job *job, const ferry__entry *e, const char *op, const char *path,
                     int err)
 {
-    char *msg = ferry__strfmt("%s '%s': %s", op, path, strerror(err));
+    char *msg = ferry__strfmt("%s '%s': %s", op, path, ferry__strerror_in(job->spec.roots, err));
 
     ferry__file_failed(job, e, msg ? msg : op);
     if (err == ENOSPC || err == EDQUOT)

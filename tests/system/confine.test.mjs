@@ -271,7 +271,9 @@ test('directories swapped for symlinks out while a job copies: nothing read or w
   for (const [i, [what, opts, swap]] of cases.entries()) {
     tried++;
     const j = await swapMidJob(`swap${i}`, { onConflict: opts.onConflict, swap });
-    seen.push(`${what}: ${j.state}, ${j.files_done} done, ${j.files_failed} failed`);
+    const failed = (await d.api('GET', `/api/jobs/${j.id}/files?state=failed&limit=1`)).json.files;
+    seen.push(`${what}: ${j.state}, ${j.files_done} done, ${j.files_failed} failed` +
+      (failed.length ? ` ("${failed[0].error.replace(R, 'ROOT')}")` : ''));
     checkSentinels(what);
     const dst = join(R, `swap${i}-dst`);
     const leaked = [dst, `${dst}.moved`].filter((p) => existsSync(p) && !lstatSync(p).isSymbolicLink())
