@@ -94,29 +94,107 @@ static const char *read_int(const char *p, int64_t *out)
     return p;
 }
 
+/* A range of consecutive frames (a single frame is one). */
+static bool is_run(const ferry_frange *r)
+{
+    return r->step == 1 || r->start == r->end;
+}
+
+/* By first frame; at the same one, runs first, then the longer. */
 static int range_cmp(const void *a, const void *b)
 {
     const ferry_frange *x = a, *y = b;
-    return x->start < y->start ? -1 : x->start > y->start;
+
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    if (is_run(x) != is_run(y))
+        return is_run(x) ? -1 : 1;
+    return x->end > y->end ? -1 : x->end < y->end;
 }
 
-/* Sorts the ranges and merges the step-1 ones that touch or overlap. */
-static void normalise(ferry_frameset *fs)
+/* Extended Euclid over __int128: g = gcd(a, b) = a*x + b*y. */
+static __int128 egcd(__int128 a, __int128 b, __int128 *x, __int128 *y)
+{
+    __int128 x1, y1, g;
+
+    if (b == 0) {
+        *x = 1;
+        *y = 0;
+        return a;
+    }
+    g = egcd(b, a % b, &x1, &y1);
+    *x = y1;
+    *y = x1 - (a / b) * y1;
+    return g;
+}
+
+/* Whether ranges a and b share a frame (*f: the first one): the frames
+ * common to both progressions are one progression (Chinese remainders),
+ * whose first frame inside both spans is looked for. */
+static bool share_frame(const ferry_frange *a, const ferry_frange *b, int64_t *f)
+{
+    int64_t lo = a->start > b->start ? a->start : b->start;
+    int64_t hi = a->end < b->end ? a->end : b->end;
+    __int128 x, y, g, l, x0, d = (__int128)b->start - a->start;
+
+    if (lo > hi)
+        return false;
+    g = egcd(a->step, b->step, &x, &y);
+    if (d % g != 0)
+        return false;
+    l = (__int128)a->step / g * b->step;
+    /* x0 = a.start + a.step * (d/g * x mod b.step/g) */
+    __int128 m = (__int128)b->step / g, t = (d / g % m) * (x % m) % m;
+    if (t < 0)
+        t += m;
+    x0 = a->start + (__int128)a->step * t;
+    if (x0 < lo)
+        x0 += ((lo - x0) + l - 1) / l * l;
+    else
+        x0 -= (x0 - lo) / l * l;
+    if (x0 > hi)
+        return false;
+    *f = (int64_t)x0;
+    return true;
+}
+
+/*
+ * Sorts the ranges, merges the runs that touch or overlap, drops a single
+ * frame already in another range, and refuses any other frame given twice:
+ * the set holds each frame once, so its count is the number of frames.
+ */
+static int normalise(ferry_frameset *fs, const char *text)
 {
     size_t out = 0;
 
     qsort(fs->r, fs->n, sizeof(*fs->r), range_cmp);
     for (size_t i = 0; i < fs->n; i++) {
-        ferry_frange *prev = out ? &fs->r[out - 1] : NULL, *cur = &fs->r[i];
-        if (prev && prev->step == 1 && (cur->step == 1 || cur->start == cur->end) &&
-            cur->start <= prev->end + 1) {
-            if (cur->end > prev->end)
-                prev->end = cur->end;
-            continue;
+        ferry_frange *prev = out ? &fs->r[out - 1] : NULL, cur = fs->r[i], add = cur;
+        bool merge = prev && is_run(prev) && is_run(&cur) && cur.start <= prev->end + 1;
+        bool dup = false;
+        int64_t f;
+        if (merge) {
+            if (cur.end <= prev->end)
+                continue; /* nothing new */
+            add = (ferry_frange){prev->end + 1, cur.end, 1};
         }
-        fs->r[out++] = *cur;
+        /* The frames it adds, against every range kept (prev cannot hold them). */
+        for (size_t k = 0; k + (merge ? 1 : 0) < out && !dup; k++)
+            dup = fs->r[k].end >= add.start && share_frame(&fs->r[k], &add, &f);
+        if (dup && cur.start == cur.end)
+            continue;
+        if (dup)
+            return ferry__error(FERRY_EINVAL, "invalid frame set '%s': frame %" PRId64
+                                " is given twice", text, f);
+        if (merge) {
+            prev->step = 1;
+            prev->end = cur.end;
+        } else {
+            fs->r[out++] = cur;
+        }
     }
     fs->n = out;
+    return FERRY_OK;
 }
 
 int ferry_frameset_parse(const char *s, ferry_frameset *out)
@@ -142,6 +220,8 @@ int ferry_frameset_parse(const char *s, ferry_frameset *out)
             }
         }
         b = a + (b - a) / step * step;
+        if (b == a)
+            step = 1;
         if (push(out, a, b, step))
             return FERRY_ENOMEM;
         while (*p == ' ')
@@ -151,7 +231,10 @@ int ferry_frameset_parse(const char *s, ferry_frameset *out)
         if (*p++ != ',')
             goto bad;
     }
-    normalise(out);
+    if (normalise(out, s) != FERRY_OK) {
+        ferry_frameset_release(out);
+        return FERRY_EINVAL;
+    }
     return FERRY_OK;
 bad:
     ferry_frameset_release(out);
@@ -262,6 +345,17 @@ void ferry_pattern_release(ferry_pattern *p)
     p->head = p->tail = NULL;
 }
 
+/* The padding written in the digits [p, end): at most 99 (over MAX_DIGITS,
+ * refused by the caller); atoi would overflow on "$F2201208808". */
+static int read_pad(const char *p, const char *end)
+{
+    int v = 0;
+
+    for (; p < end; p++)
+        v = v >= 10 ? 99 : v * 10 + (*p - '0');
+    return v;
+}
+
 /* Finds the frame token in s: [*b, *e) and its padding; false when none. */
 static bool find_token(const char *s, const char **b, const char **e, int *pad)
 {
@@ -287,7 +381,7 @@ static bool find_token(const char *s, const char **b, const char **e, int *pad)
             if (*q == '%') {
                 *b = q;
                 *e = p + 1;
-                *pad = q + 1 < p ? atoi(q + 1) : 0;
+                *pad = read_pad(q + 1, p);
                 return true;
             }
         }
@@ -297,7 +391,7 @@ static bool find_token(const char *s, const char **b, const char **e, int *pad)
                 q++;
             *b = p - 1;
             *e = q;
-            *pad = q > p + 1 ? atoi(p + 1) : 0;
+            *pad = read_pad(p + 1, q);
             return true;
         }
     }

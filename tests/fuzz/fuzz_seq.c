@@ -1,7 +1,8 @@
 /*
  * Fuzz target: frame sets and sequence patterns. Whatever is accepted must
- * format to text that parses back to the same frames, and no input may
- * crash, hang (frames are never expanded), or leak.
+ * format to text that parses back to the same frames, hold each frame once
+ * (its count is its number of frames; checked by listing the small ones),
+ * and no input may crash, hang (the parser never expands frames), or leak.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -11,6 +12,32 @@
 #include "ferry/seq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int cmp64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Every frame once: listed, sorted, no two equal (sets of up to 100,000 frames). */
+static void check_distinct(const ferry_frameset *fs)
+{
+    uint64_t n = ferry_frameset_count(fs), k = 0;
+    int64_t *v;
+
+    if (n > 100000 || !(v = malloc((n ? n : 1) * sizeof(*v))))
+        return;
+    for (size_t i = 0; i < fs->n; i++)
+        for (int64_t f = fs->r[i].start; k < n && f <= fs->r[i].end; f += fs->r[i].step)
+            v[k++] = f;
+    if (k != n)
+        abort();
+    qsort(v, n, sizeof(*v), cmp64);
+    for (uint64_t i = 1; i < n; i++)
+        if (v[i] == v[i - 1])
+            abort(); /* a frame twice: the count would be wrong */
+    free(v);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -28,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort(); /* what we print, we read back */
         if (ferry_frameset_count(&again) != ferry_frameset_count(&fs))
             abort();
+        check_distinct(&fs);
         ferry_frameset_release(&again);
         free(text);
         ferry_frameset_release(&fs);
