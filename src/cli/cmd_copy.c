@@ -214,6 +214,10 @@ int cmd_copy(int argc, char **argv)
     cli_block_signals(); /* before any thread exists, so that all inherit the mask */
     if ((rc = cli_open_manager(&m, state_dir, spec.workers, out.quiet, no_journal)))
         return rc;
+    if ((rc = cli_subscribe(m))) {
+        ferry_manager_close(m);
+        return rc;
+    }
     if (ferry_manager_submit(m, &spec, id) < 0) {
         fprintf(stderr, "ferry: %s\n", ferry_error_last());
         ferry_manager_close(m);

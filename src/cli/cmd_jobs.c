@@ -209,6 +209,10 @@ int cmd_resume(int argc, char **argv)
     cli_block_signals();
     if ((rc = cli_open_manager(&m, a.state_dir, 0, a.quiet, false)))
         return rc;
+    if ((rc = cli_subscribe(m))) {
+        ferry_manager_close(m);
+        return rc;
+    }
     if (ferry_manager_resume(m, argv[optind]) < 0) {
         fprintf(stderr, "ferry: %s\n", ferry_error_last());
         ferry_manager_close(m);

@@ -205,6 +205,18 @@ static int exit_status(ferry_job_state s)
     }
 }
 
+static ferry_sub *early_sub; /* made by cli_subscribe, taken by cli_run_job */
+
+int cli_subscribe(ferry_manager *m)
+{
+    if (ferry_bus_subscribe(ferry_manager_bus(m), &early_sub, NULL, NULL) < 0) {
+        fprintf(stderr, "ferry: cannot start: %s\n", ferry_error_last());
+        return 1;
+    }
+    ferry_sub_lazy_files(early_sub); /* drained every 100 ms with the bar; a state change wakes us */
+    return 0;
+}
+
 void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
 {
     static sig_arg sa = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -218,13 +230,16 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
 
     sa.m = m;
     sa.id = id;
-    if (ferry_bus_subscribe(ferry_manager_bus(m), &sub, NULL, NULL) < 0 ||
-        pthread_create(&sigthread, NULL, signal_main, &sa) != 0) {
+    if (!early_sub && cli_subscribe(m) != 0) {
+        ferry_manager_cancel(m, id);
+        _exit(1);
+    }
+    sub = early_sub;
+    if (pthread_create(&sigthread, NULL, signal_main, &sa) != 0) {
         fprintf(stderr, "ferry: cannot start: %s\n", ferry_error_last());
         ferry_manager_cancel(m, id);
         _exit(1);
     }
-    ferry_sub_lazy_files(sub); /* drained every 100 ms with the bar; a state change wakes us */
     for (bool ended = false; !ended;) {
         if (ferry_sub_next(sub, &ev, 100) == FERRY_OK) {
             if (!strcmp(ev->job_id, id)) {

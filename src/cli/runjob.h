@@ -24,6 +24,13 @@ int cli_open_manager(ferry_manager **m, const char *state_dir, unsigned workers,
                      bool no_journal);
 
 /*
+ * Subscribes to the manager's events before a job is submitted or resumed,
+ * so that cli_run_job sees all of them: a job that fails at once (a missing
+ * source) publishes its results before submit returns. 0, or exit status 1.
+ */
+int cli_subscribe(ferry_manager *m);
+
+/*
  * Signals must be blocked (cli_block_signals) before the manager starts its
  * threads. Then runs the job `id` to its end and exits the process with the
  * status of its outcome (0, 1 or 130): it does not return.
