@@ -2,6 +2,7 @@
 #ifndef FERRY_CLI_H
 #define FERRY_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 /* Exit codes: 0 all well, 1 some files failed or the job failed, 2 usage. */
@@ -42,5 +43,11 @@ int cli_bad_option(const char *cmd, int c, char **argv);
 
 /* Prints "ferry CMD: msg" and the hint to read the help; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* seqopts.c: --frames, --renumber, --pad of ferry copy and submit; 0, or the
+ * usage error's exit status, printed. */
+int cli_opt_frames(const char *cmd, const char *arg);
+int cli_opt_renumber(const char *cmd, const char *arg, int64_t *out);
+int cli_opt_pad(const char *cmd, const char *arg, int *out);
 
 #endif

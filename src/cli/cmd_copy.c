@@ -4,7 +4,6 @@
  * job) and runs it in the foreground (runjob.c).
  */
 #define _GNU_SOURCE
-#include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,7 +15,6 @@
 #include "ferry/common.h"
 #include "ferry/job.h"
 #include "ferry/json.h"
-#include "ferry/seq.h"
 #include "ferry/size.h"
 #include "runjob.h"
 
@@ -76,15 +74,6 @@ enum {
     OPT_CHECK_EXR
 };
 
-/* A whole decimal integer in [lo, hi], else false. */
-static bool parse_int(const char *s, long long lo, long long hi, long long *out)
-{
-    char *end;
-
-    errno = 0;
-    *out = strtoll(s, &end, 10);
-    return *s && !*end && !errno && *out >= lo && *out <= hi;
-}
 
 static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *out,
                       const char **state_dir, bool *no_journal)
@@ -108,7 +97,7 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    int c;
+    int c, rc;
 
     opterr = 0;
     optind = 1;
@@ -148,31 +137,20 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
         case OPT_NO_JOURNAL:
             *no_journal = true;
             break;
-        case OPT_FRAMES: {
-            ferry_frameset fs;
-            if (ferry_frameset_parse(optarg, &fs) < 0)
-                return cli_usage_error("copy", "--frames: %s", ferry_error_last());
-            ferry_frameset_release(&fs);
+        case OPT_FRAMES:
+            if ((rc = cli_opt_frames("copy", optarg)))
+                return rc;
             spec->frames = optarg;
             break;
-        }
-        case OPT_RENUMBER: {
-            long long v;
-            if (!parse_int(optarg, -999999999999LL, 999999999999LL, &v))
-                return cli_usage_error("copy", "invalid --renumber '%s': expected a frame number",
-                                       optarg);
+        case OPT_RENUMBER:
+            if ((rc = cli_opt_renumber("copy", optarg, &spec->renumber_start)))
+                return rc;
             spec->renumber = true;
-            spec->renumber_start = v;
             break;
-        }
-        case OPT_PAD: {
-            long long v;
-            if (!parse_int(optarg, 1, 18, &v))
-                return cli_usage_error("copy", "invalid --pad '%s': expected 1 to 18 digits",
-                                       optarg);
-            spec->pad = (int)v;
+        case OPT_PAD:
+            if ((rc = cli_opt_pad("copy", optarg, &spec->pad)))
+                return rc;
             break;
-        }
         case OPT_REQUIRE_COMPLETE:
             spec->require_complete = true;
             break;

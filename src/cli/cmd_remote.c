@@ -169,13 +169,12 @@ int cmd_submit(int argc, char **argv)
         if (ferry_size_parse(a.bwlimit, &v) < 0)
             return cli_usage_error("submit", "--bwlimit: %s", ferry_error_last());
     }
-    long long renumber = 0, pad = 0;
-    char *end;
-    if (a.renumber && ((renumber = strtoll(a.renumber, &end, 10)), !*a.renumber || *end))
-        return cli_usage_error("submit", "invalid --renumber '%s': expected a frame number",
-                               a.renumber);
-    if (a.pad && ((pad = strtoll(a.pad, &end, 10)), !*a.pad || *end || pad < 1 || pad > 18))
-        return cli_usage_error("submit", "invalid --pad '%s': expected 1 to 18 digits", a.pad);
+    int64_t renumber = 0;
+    int pad = 0;
+    if ((a.frames && (rc = cli_opt_frames("submit", a.frames))) ||
+        (a.renumber && (rc = cli_opt_renumber("submit", a.renumber, &renumber))) ||
+        (a.pad && (rc = cli_opt_pad("submit", a.pad, &pad))))
+        return rc;
     if (cli_daemon_find(&d, a.state_dir))
         return 1;
     body = json_object();
@@ -197,7 +196,7 @@ int cmd_submit(int argc, char **argv)
         json_object_set_new(body, "on_conflict", json_string(a.conflict));
     if (a.no_fsync)
         json_object_set_new(body, "fsync", json_false());
-    if (a.frames) /* the daemon reads the set and names what is wrong with it */
+    if (a.frames)
         json_object_set_new(body, "frames", json_string(a.frames));
     if (a.renumber)
         json_object_set_new(body, "renumber", json_integer(renumber));
