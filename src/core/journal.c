@@ -185,35 +185,52 @@ static bool owner_dead(ferry__journal *j, long pid)
     return dead;
 }
 
+/*
+ * Finds the jobs of dead owners (state still running or queued). They are
+ * not marked yet: the manager first sweeps their temp files, then calls
+ * ferry__journal_mark_interrupted. A process killed in between leaves them
+ * as they were, and the next open sweeps and marks them again; marking
+ * first would leave their temps behind for good.
+ */
 static void recover(ferry__journal *j)
 {
-    sqlite3_stmt *st = NULL, *up = NULL;
+    sqlite3_stmt *st = NULL;
     char **ids = NULL;
     size_t n = 0, cap = 0;
 
     sqlite3_prepare_v2(j->db, "SELECT id, owner FROM jobs WHERE state IN ('running','queued')",
                        -1, &st, NULL);
-    sqlite3_prepare_v2(j->db,
-                       "UPDATE jobs SET state='interrupted', finished_at=?2 WHERE id=?1 AND "
-                       "state IN ('running','queued')",
-                       -1, &up, NULL);
-    while (st && up && sqlite3_step(st) == SQLITE_ROW) {
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
         const char *id = (const char *)sqlite3_column_text(st, 0);
         if (!owner_dead(j, (long)sqlite3_column_int64(st, 1)))
             continue;
-        sqlite3_bind_text(up, 1, id, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(up, 2, now_ms());
-        sqlite3_step(up);
-        sqlite3_reset(up);
         if (ferry__grow(&ids, &cap, n + 1, sizeof(char *), 8))
             break;
         if ((ids[n] = strdup(id)))
             n++;
     }
     sqlite3_finalize(st);
-    sqlite3_finalize(up);
     j->interrupted = ids;
     j->ninterrupted = n;
+}
+
+void ferry__journal_mark_interrupted(ferry__journal *j)
+{
+    sqlite3_stmt *up = NULL;
+
+    pthread_mutex_lock(&j->lock);
+    sqlite3_prepare_v2(j->db,
+                       "UPDATE jobs SET state='interrupted', finished_at=?2 WHERE id=?1 AND "
+                       "state IN ('running','queued')",
+                       -1, &up, NULL);
+    for (size_t i = 0; up && i < j->ninterrupted; i++) {
+        sqlite3_bind_text(up, 1, j->interrupted[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(up, 2, now_ms());
+        sqlite3_step(up);
+        sqlite3_reset(up);
+    }
+    sqlite3_finalize(up);
+    pthread_mutex_unlock(&j->lock);
 }
 
 /* --- the writer thread --------------------------------------------------- */

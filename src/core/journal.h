@@ -54,8 +54,14 @@ int ferry__journal_files(ferry__journal *j, const char *id, const char *result, 
                          size_t limit, ferry_file_info **out, size_t *n);
 int ferry__journal_prune(ferry__journal *j, int64_t older_than_s, unsigned *removed);
 
-/* Ids of jobs that recovery marked interrupted at open; owned by the journal. */
+/*
+ * Ids of jobs whose process died while they ran, found at open; owned by the
+ * journal. They become interrupted with ferry__journal_mark_interrupted, to
+ * be called once their temp files are swept (a kill before that leaves them
+ * to the next open).
+ */
 char **ferry__journal_interrupted(ferry__journal *j, size_t *n);
+void ferry__journal_mark_interrupted(ferry__journal *j);
 
 /* Writes everything queued so far, now. */
 void ferry__journal_flush(ferry__journal *j);

@@ -245,6 +245,7 @@ static void sweep_interrupted(ferry_manager *m)
         }
         free(text);
     }
+    ferry__journal_mark_interrupted(m->journal); /* after the sweep: see journal.h */
     if (n > 0) {
         char *note = ferry__strfmt("%s%s%zu job%s interrupted by the end of an earlier process%s",
                                    m->notice ? m->notice : "", m->notice ? "; " : "", n,
