@@ -25,7 +25,13 @@ writeFileSync(join(outside, 'secret'), 'secret');
 symlinkSync(outside, join(t.root, 'escape'));
 
 const d = await startDaemon(t);
-after(async () => { await d.stop(); cleanup(t); });
+// The daemon's shutdown path, after everything below: SIGTERM must end it
+// with 0. In the ASan build LeakSanitizer turns any leak into another status.
+after(async () => {
+  const code = await d.stop();
+  cleanup(t);
+  assert.equal(code, 0, `ferry serve exited ${code} on SIGTERM:\n${d.stderr().slice(-4000)}`);
+});
 
 const dest = (name) => join(t.root, 'out', name);
 const noTemps = (dir) => assert.deepEqual(listAll(dir).filter((p) => p.includes('.ferry-tmp-')), []);
