@@ -4,7 +4,8 @@
  * Writes are grouped: job rows are inserted at submit (so a crash right after
  * still knows the job), while state changes and per-file results arrive as
  * bus events on the journal's own thread and are written in one transaction
- * every ~100 ms or JOURNAL_BATCH events. Workers never wait for SQLite.
+ * every ~100 ms or JOURNAL_BATCH events, consecutive results of a job with
+ * one state packed into one row. Workers never wait for SQLite.
  *
  * Ownership of running jobs: each process holds flock on
  * <state>/owners/<pid>.lock for its life; a job whose owner's lock is free
@@ -34,7 +35,7 @@ typedef bool (*ferry__progress_fn)(void *arg, const char *id, ferry_progress *ou
 int ferry__journal_open(ferry__journal **out, const char *dir, ferry_bus *bus,
                         ferry__progress_fn progress, void *arg, char **notice);
 
-/* Flushes what is pending and closes. */
+/* Writes everything still queued and closes. */
 void ferry__journal_close(ferry__journal *j);
 
 /* Records a new job (synchronously): spec_json as made by ferry__journal_spec_json. */
@@ -63,7 +64,7 @@ int ferry__journal_prune(ferry__journal *j, int64_t older_than_s, unsigned *remo
 char **ferry__journal_interrupted(ferry__journal *j, size_t *n);
 void ferry__journal_mark_interrupted(ferry__journal *j);
 
-/* Writes everything queued so far, now. */
+/* Writes everything queued so far, now, however many group commits that takes. */
 void ferry__journal_flush(ferry__journal *j);
 
 #endif
