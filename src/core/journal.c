@@ -24,6 +24,11 @@
  * result a row of its own. One row per file cost ~35 ms of this thread and
  * 2.3 MB of WAL per 20,000 files; packs cost ~5 ms and 0.3 MB. Readers
  * unpack them (ferry__journal_files), so what they see is unchanged.
+ *
+ * Two connections: db for every write (the writer thread's group commits,
+ * add, state, prune) and rdb for every read. WAL lets a reader run beside a
+ * write transaction, but not on the same connection: with one, a GET of the
+ * API (the daemon's service thread) waited for the group commit in progress.
  */
 #define _GNU_SOURCE
 #include "core/journal.h"
@@ -58,9 +63,11 @@
 #define JOURNAL_WAL_KEEP_STR "4194304"
 
 struct ferry__journal {
-    pthread_mutex_t lock; /* guards db and every statement */
+    pthread_mutex_t lock; /* guards db and every statement on it */
     pthread_mutex_t drain_lock; /* one drainer at a time, so batches land in order */
+    pthread_mutex_t rlock; /* guards rdb */
     sqlite3 *db;
+    sqlite3 *rdb; /* reads only, never waiting for a write in progress */
     char *dir;
     int owner_fd;         /* flock held on owners/<pid>.lock for our life */
     char *owner_path;
@@ -96,10 +103,15 @@ static int64_t now_ms(void)
     return (int64_t)(ferry__wall_ns() / FERRY_NS_PER_MS);
 }
 
-static int db_error(ferry__journal *j, const char *what)
+static int conn_error(ferry__journal *j, sqlite3 *db, const char *what)
 {
     return ferry__error(FERRY_ERROR, "journal %s/journal.db: %s: %s", j->dir, what,
-                        sqlite3_errmsg(j->db));
+                        sqlite3_errmsg(db));
+}
+
+static int db_error(ferry__journal *j, const char *what)
+{
+    return conn_error(j, j->db, what);
 }
 
 /* --- the schema of before packs ------------------------------------------ */
@@ -204,6 +216,27 @@ static int open_db(ferry__journal *j, char **notice)
         if (try_open(j, path) < 0)
             rc = ferry__error(FERRY_ERROR, "cannot open journal '%s'", path);
         free(aside);
+    }
+    free(path);
+    return rc;
+}
+
+/* The second connection, for reads (the file exists and has its schema now). */
+static int open_reader(ferry__journal *j)
+{
+    char *path = ferry__strfmt("%s/journal.db", j->dir);
+    int rc = FERRY_OK;
+
+    if (!path)
+        return ferry__error(FERRY_ENOMEM, "out of memory");
+    if (sqlite3_open_v2(path, &j->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+        SQLITE_OK) {
+        rc = conn_error(j, j->rdb, "open for reading");
+        sqlite3_close(j->rdb);
+        j->rdb = NULL;
+    } else {
+        sqlite3_busy_timeout(j->rdb, 5000);
+        sqlite3_db_config(j->rdb, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     }
     free(path);
     return rc;
@@ -522,6 +555,7 @@ int ferry__journal_open(ferry__journal **out, const char *dir, ferry_bus *bus,
     }
     pthread_mutex_init(&j->lock, NULL);
     pthread_mutex_init(&j->drain_lock, NULL);
+    pthread_mutex_init(&j->rlock, NULL);
     j->owner_fd = -1;
     j->bus = bus;
     j->progress = progress;
@@ -530,7 +564,7 @@ int ferry__journal_open(ferry__journal **out, const char *dir, ferry_bus *bus,
         rc = ferry__error_os(FERRY_EOS, -err, "create state directory '%s'", dir);
         goto fail;
     }
-    if ((rc = open_db(j, notice)) || (rc = take_owner_lock(j)))
+    if ((rc = open_db(j, notice)) || (rc = open_reader(j)) || (rc = take_owner_lock(j)))
         goto fail;
     recover(j);
     if ((rc = ferry_bus_subscribe(bus, &j->sub, NULL, NULL)))
@@ -561,6 +595,8 @@ void ferry__journal_close(ferry__journal *j)
         ferry_bus_unsubscribe(j->bus, j->sub);
     }
     ferry__pack_release(&j->pack);
+    if (j->rdb)
+        sqlite3_close(j->rdb);
     if (j->db)
         sqlite3_close(j->db);
     if (j->owner_fd >= 0) {
@@ -574,6 +610,7 @@ void ferry__journal_close(ferry__journal *j)
     free(j->dir);
     pthread_mutex_destroy(&j->lock);
     pthread_mutex_destroy(&j->drain_lock);
+    pthread_mutex_destroy(&j->rlock);
     free(j);
 }
 
@@ -586,7 +623,7 @@ char **ferry__journal_interrupted(ferry__journal *j, size_t *n)
 /* --- synchronous calls --------------------------------------------------- */
 
 int ferry__journal_add(ferry__journal *j, const char *id, const char *tag, const char *spec_json,
-                       ferry_job_state state)
+                       ferry_job_state state, int64_t created_at)
 {
     sqlite3_stmt *st = NULL;
     int rc = FERRY_OK;
@@ -605,7 +642,7 @@ int ferry__journal_add(ferry__journal *j, const char *id, const char *tag, const
         sqlite3_bind_text(st, 3, tag, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, spec_json, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 5, (int64_t)getpid());
-    sqlite3_bind_int64(st, 6, now_ms());
+    sqlite3_bind_int64(st, 6, created_at);
     if (sqlite3_step(st) != SQLITE_DONE)
         rc = db_error(j, "add job");
 out:
@@ -651,8 +688,8 @@ int ferry__journal_spec(ferry__journal *j, const char *id, char **out, ferry_job
     sqlite3_stmt *st = NULL;
     int rc;
 
-    pthread_mutex_lock(&j->lock);
-    sqlite3_prepare_v2(j->db, "SELECT spec, state FROM jobs WHERE id=?1", -1, &st, NULL);
+    pthread_mutex_lock(&j->rlock);
+    sqlite3_prepare_v2(j->rdb, "SELECT spec, state FROM jobs WHERE id=?1", -1, &st, NULL);
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     if (st && sqlite3_step(st) == SQLITE_ROW) {
         *out = strdup((const char *)sqlite3_column_text(st, 0));
@@ -662,7 +699,7 @@ int ferry__journal_spec(ferry__journal *j, const char *id, char **out, ferry_job
         rc = ferry__error(FERRY_ENOTFOUND, "no job '%s'", id);
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&j->lock);
+    pthread_mutex_unlock(&j->rlock);
     return rc;
 }
 
@@ -719,10 +756,10 @@ int ferry__journal_list(ferry__journal *j, const char *id, const char *state, co
     size_t cap = 0;
 
     *n = 0;
-    pthread_mutex_lock(&j->lock);
-    if (sqlite3_prepare_v2(j->db, list_sql, -1, &st, NULL) != SQLITE_OK) {
-        int rc = db_error(j, "list jobs");
-        pthread_mutex_unlock(&j->lock);
+    pthread_mutex_lock(&j->rlock);
+    if (sqlite3_prepare_v2(j->rdb, list_sql, -1, &st, NULL) != SQLITE_OK) {
+        int rc = conn_error(j, j->rdb, "list jobs");
+        pthread_mutex_unlock(&j->rlock);
         return rc;
     }
     if (state)
@@ -737,7 +774,7 @@ int ferry__journal_list(ferry__journal *j, const char *id, const char *state, co
         info_of_row(&v[(*n)++], st);
     }
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&j->lock);
+    pthread_mutex_unlock(&j->rlock);
     *out = v;
     return FERRY_OK;
 }
@@ -810,9 +847,9 @@ int ferry__journal_files(ferry__journal *j, const char *id, const char *result, 
     int rc = FERRY_OK;
 
     *n = 0;
-    pthread_mutex_lock(&j->lock);
-    if (sqlite3_prepare_v2(j->db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = db_error(j, "list files");
+    pthread_mutex_lock(&j->rlock);
+    if (sqlite3_prepare_v2(j->rdb, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = conn_error(j, j->rdb, "list files");
         goto out;
     }
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -838,7 +875,7 @@ int ferry__journal_files(ferry__journal *j, const char *id, const char *result, 
     }
 out:
     sqlite3_finalize(st);
-    pthread_mutex_unlock(&j->lock);
+    pthread_mutex_unlock(&j->rlock);
     *out = v;
     return rc;
 }

@@ -38,9 +38,12 @@ int ferry__journal_open(ferry__journal **out, const char *dir, ferry_bus *bus,
 /* Writes everything still queued and closes. */
 void ferry__journal_close(ferry__journal *j);
 
-/* Records a new job (synchronously): spec_json as made by ferry__journal_spec_json. */
+/*
+ * Records a new job (synchronously): spec_json as made by ferry__journal_spec_json,
+ * created_at in Unix ms (the manager keeps the same figure in memory).
+ */
 int ferry__journal_add(ferry__journal *j, const char *id, const char *tag, const char *spec_json,
-                       ferry_job_state state);
+                       ferry_job_state state, int64_t created_at);
 
 /* Sets a job's state at once (resume), with this process as its owner. */
 int ferry__journal_set_state(ferry__journal *j, const char *id, ferry_job_state state);

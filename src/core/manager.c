@@ -20,6 +20,7 @@
 #include "core/job_priv.h"
 #include "core/journal.h"
 #include "core/pool.h"
+#include "util/clock.h"
 #include "util/error.h"
 #include "util/array.h"
 #include "util/fs.h"
@@ -27,6 +28,7 @@
 
 typedef struct mjob {
     ferry_job *job;
+    int64_t created_at; /* Unix ms as journalled, or 0: ask the journal (a resumed job) */
     bool started;       /* handed to ferry__job_start_in; under m->lock */
     bool waited;        /* close has waited for it (close's thread only) */
     struct mjob *next;  /* submit order */
@@ -58,12 +60,15 @@ static char *default_state_dir(void)
     return ferry__strfmt("%s/.local/state/ferry", home && *home ? home : "/tmp");
 }
 
+/* The newest job of that id: a job resumed in this process follows its ended self. */
 static mjob *find_locked(ferry_manager *m, const char *id)
 {
+    mjob *hit = NULL;
+
     for (mjob *j = m->jobs; j; j = j->next)
         if (!strcmp(ferry_job_id(j->job), id))
-            return j;
-    return NULL;
+            hit = j;
+    return hit;
 }
 
 static bool progress_of(void *arg, const char *id, ferry_progress *out)
@@ -207,13 +212,14 @@ static void on_job_end(ferry_job *job, void *arg)
     schedule(m);
 }
 
-static void add_job(ferry_manager *m, ferry_job *job)
+static void add_job(ferry_manager *m, ferry_job *job, int64_t created_at)
 {
     mjob *j = calloc(1, sizeof(*j));
 
     if (!j)
         return;
     j->job = job;
+    j->created_at = created_at;
     pthread_mutex_lock(&m->lock);
     if (m->tail)
         m->tail->next = j;
@@ -304,6 +310,7 @@ ferry_bus *ferry_manager_bus(ferry_manager *m)
 int ferry_manager_submit(ferry_manager *m, const ferry_job_spec *asked, char id[16])
 {
     ferry_job_spec confined = *asked, *spec = &confined;
+    int64_t created_at = (int64_t)(ferry__wall_ns() / FERRY_NS_PER_MS);
     ferry_job *job;
     int rc;
 
@@ -318,7 +325,7 @@ int ferry_manager_submit(ferry_manager *m, const ferry_job_spec *asked, char id[
             js = ferry__strfmt("{\"dest\":null,\"note\":\"paths are not UTF-8\"}");
         }
         rc = js ? ferry__journal_add(m->journal, ferry_job_id(job), spec->tag, js,
-                                     FERRY_JOB_QUEUED)
+                                     FERRY_JOB_QUEUED, created_at)
                 : FERRY_ENOMEM;
         free(js);
         if (rc) {
@@ -328,7 +335,7 @@ int ferry_manager_submit(ferry_manager *m, const ferry_job_spec *asked, char id[
         }
     }
     snprintf(id, 16, "%s", ferry_job_id(job));
-    add_job(m, job);
+    add_job(m, job, created_at);
     schedule(m);
     return FERRY_OK;
 }
@@ -416,6 +423,8 @@ int ferry_manager_resume(ferry_manager *m, const char *id)
     pthread_mutex_unlock(&m->lock);
     if (busy)
         return ferry__error(FERRY_EINVAL, "job %s is still live in this process", id);
+    if (live)
+        ferry__journal_flush(m->journal); /* its end may still wait for a group commit */
     if ((rc = ferry__journal_spec(m->journal, id, &text, &st)))
         return rc;
     if (st != FERRY_JOB_INTERRUPTED && st != FERRY_JOB_CANCELLED) {
@@ -432,7 +441,7 @@ int ferry_manager_resume(ferry_manager *m, const char *id)
         ferry_job_free(job);
         return rc;
     }
-    add_job(m, job);
+    add_job(m, job, 0);
     schedule(m);
     return FERRY_OK;
 }
@@ -471,6 +480,8 @@ static void info_of_job(ferry_job_info *in, ferry_job *job)
     ferry_job_progress(job, &p);
     snprintf(in->id, sizeof(in->id), "%s", ferry_job_id(job));
     in->state = p.state;
+    in->started_at = p.started_at_ms;
+    in->finished_at = p.ended_at_ms;
     in->tag = job->spec.tag ? strdup(job->spec.tag) : NULL;
     in->dest = strdup(job->spec.dest);
     if ((in->sources = calloc(job->spec.nsources + 1, sizeof(char *))))
@@ -489,11 +500,47 @@ static void info_of_job(ferry_job_info *in, ferry_job *job)
     ferry_job_sequences(job, &in->seqs, &in->nseqs);
 }
 
+/*
+ * One job of this process, from memory alone: the API's service thread asks
+ * for a job at every GET and cancel and must not wait on SQLite. False when
+ * the id is not here, or its creation time is only in the journal (resumed).
+ */
+static bool list_one_live(ferry_manager *m, const char *id, ferry_job_info **out, size_t *n)
+{
+    ferry_job *job = NULL;
+    int64_t created_at = 0;
+
+    pthread_mutex_lock(&m->lock);
+    mjob *j = find_locked(m, id);
+    if (j && j->created_at) {
+        job = j->job; /* jobs are freed only at close */
+        created_at = j->created_at;
+    }
+    pthread_mutex_unlock(&m->lock);
+    if (!job)
+        return false;
+    *n = 0;
+    if (!(*out = calloc(1, sizeof(**out))))
+        return true; /* no memory: an empty answer, as the journal's path gives */
+    info_of_job(*out, job);
+    (*out)->created_at = created_at;
+    *n = 1;
+    return true;
+}
+
 static int list(ferry_manager *m, const char *id, const char *state, const char *tag,
                 ferry_job_info **out, size_t *n)
 {
     int rc;
 
+    if (id && !tag && list_one_live(m, id, out, n)) {
+        if (*n && state && strcmp(state, ferry_job_state_name((*out)[0].state))) {
+            ferry_job_info_free(*out, *n);
+            *out = NULL;
+            *n = 0;
+        }
+        return FERRY_OK;
+    }
     if (m->journal) {
         /*
          * The journal has every job; live ones get their counters and state
@@ -512,8 +559,6 @@ static int list(ferry_manager *m, const char *id, const char *state, const char 
                 ferry_job_info live;
                 info_of_job(&live, j->job);
                 live.created_at = in->created_at;
-                live.started_at = in->started_at;
-                live.finished_at = in->finished_at;
                 ferry_job_info_clear(in);
                 *in = live;
             }

@@ -166,7 +166,7 @@ static void check_page(ferry__journal *j, const char *id, int result, size_t off
 static void publish_job(ferry__journal *j, ferry_bus *bus, const char *id)
 {
     assert_int_equal(ferry__journal_add(j, id, "tag", "{\"sources\":[\"/src\"],\"dest\":\"/dest\"}",
-                                        FERRY_JOB_QUEUED),
+                                        FERRY_JOB_QUEUED, 1700000000123),
                      FERRY_OK);
     publish_state(bus, id, FERRY_JOB_RUNNING);
     publish_files(bus, id, FERRY_FILE_DONE, 5, "/src/sh010/comp", true, NULL);
@@ -242,7 +242,7 @@ static void test_close_writes_everything(void **state)
     (void)state;
 
     nwants = 0;
-    assert_int_equal(ferry__journal_add(j, "jmany", NULL, "{}", FERRY_JOB_QUEUED), FERRY_OK);
+    assert_int_equal(ferry__journal_add(j, "jmany", NULL, "{}", FERRY_JOB_QUEUED, 1), FERRY_OK);
     /* results do not wake the writer: all 20,000 are queued when it is told to stop */
     publish_files(bus, "jmany", FERRY_FILE_DONE, 20000, "/src/many", true, NULL);
     close_journal(j, bus);
@@ -282,7 +282,7 @@ static void test_checkpoint_when_wal_is_big(void **state)
     (void)state;
 
     nwants = 0;
-    assert_int_equal(ferry__journal_add(j, "jwal", NULL, "{}", FERRY_JOB_QUEUED), FERRY_OK);
+    assert_int_equal(ferry__journal_add(j, "jwal", NULL, "{}", FERRY_JOB_QUEUED, 1), FERRY_OK);
     publish_files(bus, "jwal", FERRY_FILE_DONE, 1000, "/src/small", true, NULL);
     close_journal(j, bus);
     db0 = size_of("s6", "journal.db");
@@ -320,7 +320,7 @@ static void test_packed_storage(void **state)
     (void)state;
 
     nwants = 0;
-    assert_int_equal(ferry__journal_add(j, "jpack", NULL, "{}", FERRY_JOB_QUEUED), FERRY_OK);
+    assert_int_equal(ferry__journal_add(j, "jpack", NULL, "{}", FERRY_JOB_QUEUED, 1), FERRY_OK);
     publish_files(bus, "jpack", FERRY_FILE_DONE, 2000, "/src/shots/sh010/comp/v003", true, NULL);
     close_journal(j, bus);
 
@@ -484,7 +484,7 @@ static void test_damaged_pack_in_journal(void **state)
     (void)state;
 
     nwants = 0;
-    assert_int_equal(ferry__journal_add(j, "jdmg", NULL, "{}", FERRY_JOB_QUEUED), FERRY_OK);
+    assert_int_equal(ferry__journal_add(j, "jdmg", NULL, "{}", FERRY_JOB_QUEUED, 1), FERRY_OK);
     publish_files(bus, "jdmg", FERRY_FILE_DONE, 10, "/src/a", true, NULL);
     ferry__journal_flush(j);
     publish_files(bus, "jdmg", FERRY_FILE_FAILED, 1, "/src/b", true, "EIO");

@@ -326,6 +326,42 @@ static void test_recovery_and_resume(void **state)
     ferry_manager_close(m);
 }
 
+/*
+ * A job cancelled, then resumed in the same process: the id now names two
+ * runs, and get and cancel must reach the resumed one (they reached the
+ * ended one, so the cancel was a no-op and the copy went on). A job's
+ * answer from memory matches the journal's row.
+ */
+static void test_resume_in_process(void **state)
+{
+    ferry_manager *m = open_mgr("s8", 4);
+    char id[16];
+    ferry_job_info in, *v;
+    size_t n;
+    (void)state;
+
+    submit(m, big, 2u << 20, NULL, id); /* 16 MiB at 2 MiB/s: 8 s */
+    assert_int_equal(ferry_manager_get(m, id, &in), FERRY_OK);
+    int64_t created = in.created_at;
+    assert_true(created > 0);
+    ferry_job_info_clear(&in);
+    assert_int_equal(ferry_manager_cancel(m, id), FERRY_OK);
+    assert_int_equal(ferry_manager_wait(m, id, 10000), FERRY_OK);
+    assert_int_equal(ferry_manager_resume(m, id), FERRY_OK);
+    assert_int_equal(ferry_manager_get(m, id, &in), FERRY_OK);
+    assert_true(in.state == FERRY_JOB_QUEUED || in.state == FERRY_JOB_RUNNING);
+    assert_int_equal(in.created_at, created); /* from the journal: a resumed run */
+    ferry_job_info_clear(&in);
+    assert_int_equal(ferry_manager_cancel(m, id), FERRY_OK);
+    assert_int_equal(ferry_manager_wait(m, id, 5000), FERRY_OK); /* not 8 s of copying */
+    assert_int_equal(state_of(m, id), FERRY_JOB_CANCELLED);
+    assert_int_equal(ferry_manager_list(m, NULL, NULL, &v, &n), FERRY_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].created_at, created);
+    ferry_job_info_free(v, n);
+    ferry_manager_close(m);
+}
+
 /* Named temps in dir (the --temp-names path; O_TMPFILE ones have no name). */
 static int count_temps(const char *dir)
 {
@@ -429,7 +465,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_queue_and_fairness), cmocka_unit_test(test_fair_share),
         cmocka_unit_test(test_cancel_storm),       cmocka_unit_test(test_tags_and_journal),
-        cmocka_unit_test(test_recovery_and_resume), cmocka_unit_test(test_corrupt_journal),
+        cmocka_unit_test(test_recovery_and_resume),
+        cmocka_unit_test(test_resume_in_process), cmocka_unit_test(test_corrupt_journal),
         cmocka_unit_test(test_recovery_killed_before_sweep),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
