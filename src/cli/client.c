@@ -67,6 +67,7 @@ typedef struct {
     bool done, failed;
     bool (*on_message)(json_t *, void *);
     void *arg;
+    const char *ws_first; /* a WebSocket message sent once connected, or NULL */
     char err[256];
 } call;
 
@@ -146,6 +147,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         snprintf(c->err, sizeof(c->err), "%s", in ? (const char *)in : "connection failed");
         c->failed = c->done = true;
         return 0;
+    case LWS_CALLBACK_CLIENT_ESTABLISHED:
+        if (c->ws_first)
+            lws_callback_on_writable(wsi);
+        return 0;
+    case LWS_CALLBACK_CLIENT_WRITEABLE: {
+        if (!c->ws_first)
+            return 0;
+        size_t n = strlen(c->ws_first);
+        unsigned char buf[LWS_PRE + 128];
+        if (n > sizeof(buf) - LWS_PRE)
+            return -1;
+        memcpy(buf + LWS_PRE, c->ws_first, n);
+        c->ws_first = NULL;
+        return lws_write(wsi, buf + LWS_PRE, n, LWS_WRITE_TEXT) < (int)n ? -1 : 0;
+    }
     case LWS_CALLBACK_CLIENT_RECEIVE:
         append(c, in, len);
         if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
@@ -231,7 +247,9 @@ int cli_daemon_request(const cli_daemon *d, const char *method, const char *path
 
 int cli_daemon_watch(const cli_daemon *d, bool (*on_message)(json_t *msg, void *arg), void *arg)
 {
-    call c = {.d = d, .on_message = on_message, .arg = arg};
+    /* Job events only: per-file results would cost the daemon and us for nothing. */
+    call c = {.d = d, .on_message = on_message, .arg = arg,
+              .ws_first = "{\"type\":\"subscribe\",\"files\":false}"};
     int rc = run(&c, NULL, "/api/events");
 
     free(c.resp);

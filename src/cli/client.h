@@ -23,7 +23,10 @@ int cli_daemon_find(cli_daemon *d, const char *state_dir);
 int cli_daemon_request(const cli_daemon *d, const char *method, const char *path,
                        json_t *body, int *status, json_t **out);
 
-/* Calls on_message with each WebSocket message until it returns false. Returns 0 or 1. */
+/*
+ * Calls on_message with each WebSocket message until it returns false: hello
+ * and job events (it opts out of per-file results). Returns 0 or 1.
+ */
 int cli_daemon_watch(const cli_daemon *d, bool (*on_message)(json_t *msg, void *arg), void *arg);
 
 #endif

@@ -317,6 +317,12 @@ static char *metrics(server *srv)
     fprintf(f, "# HELP ferry_ws_clients WebSocket clients connected.\n# TYPE ferry_ws_clients "
                "gauge\nferry_ws_clients %u\n",
             srv->nclients);
+    unsigned file_clients = 0;
+    for (ws_client *c = srv->clients; c; c = c->next)
+        file_clients += c->files;
+    fprintf(f, "# HELP ferry_ws_file_clients WebSocket clients taking per-file results.\n"
+               "# TYPE ferry_ws_file_clients gauge\nferry_ws_file_clients %u\n",
+            file_clients);
     fprintf(f, "# HELP ferry_http_requests_total HTTP requests served.\n# TYPE "
                "ferry_http_requests_total counter\nferry_http_requests_total %llu\n",
             (unsigned long long)srv->http_requests);

@@ -22,6 +22,7 @@
 #include "request.h"
 
 #define MAX_BODY (1u << 20)        /* POST bodies: 413 above */
+#define MAX_BODY_DRAIN (8u << 20)  /* a 413 body up to this is read before the answer */
 #define MAX_WS_MESSAGE (64u << 10) /* client messages: closed above */
 #define MAX_WS_CLIENTS 1024        /* refused above (fewer when open files are scarce) */
 #define MAX_IDLE_CONNS 256         /* waiting for a request; the oldest goes beyond (conn.c) */
@@ -31,6 +32,7 @@
 #define WS_QUEUE_MAX_BYTES (8u << 20) /* a client this far behind is dropped */
 #define TICK_MS 100                /* progress pushes: at most 10 per second per job */
 #define WS_WRITE_BATCH (64u << 10) /* bytes of frames written per SERVER_WRITEABLE */
+#define WS_DRAIN_MAX 256           /* bus events made into messages per service pass */
 
 /* A message's JSON, made once and shared by every client it is queued for. */
 typedef struct ws_payload {
@@ -45,12 +47,14 @@ typedef struct ws_msg {
     char job_id[16];    /* for progress messages: coalesced per job */
     bool progress;
     struct ws_msg *next;
+    struct ws_msg *pnext; /* the client's other queued progress messages */
 } ws_msg;
 
 typedef struct ws_client {
     struct lws *wsi;
     bool files;          /* wants per-file events */
     ws_msg *head, *tail;
+    ws_msg *progress;    /* the queued progress messages, one per job at most */
     size_t queued_bytes;
     bool dropped;        /* too far behind: closed at its next writeable */
     char *rx;            /* a message being reassembled */

@@ -45,14 +45,20 @@ static void msg_free(ws_msg *m)
     }
 }
 
-/* Queues p for one client (progress replaces a waiting one of the same job). */
+/*
+ * Queues p for one client (progress replaces a waiting one of the same job,
+ * found in the client's short list of queued progress messages: a client
+ * behind by thousands of file results is not walked at every tick).
+ */
 static void enqueue(ws_client *c, ws_payload *p, const char *job_id, bool progress)
 {
+    bool idle = !c->head;
+
     if (c->dropped)
         return;
     if (progress) {
-        for (ws_msg *m = c->head; m; m = m->next) {
-            if (m->progress && !strcmp(m->job_id, job_id)) {
+        for (ws_msg *m = c->progress; m; m = m->pnext) {
+            if (!strcmp(m->job_id, job_id)) {
                 c->queued_bytes += p->len;
                 c->queued_bytes -= m->p->len;
                 p->refs++;
@@ -70,15 +76,43 @@ static void enqueue(ws_client *c, ws_payload *p, const char *job_id, bool progre
     m->progress = progress;
     if (job_id)
         snprintf(m->job_id, sizeof(m->job_id), "%s", job_id);
+    if (progress) {
+        m->pnext = c->progress;
+        c->progress = m;
+    }
     if (c->tail)
         c->tail->next = m;
     else
         c->head = m;
     c->tail = m;
     c->queued_bytes += p->len;
-    if (c->queued_bytes > WS_QUEUE_MAX_BYTES)
+    if (c->queued_bytes > WS_QUEUE_MAX_BYTES) {
         c->dropped = true; /* too far behind: closed at its next writeable */
-    lws_callback_on_writable(c->wsi);
+        idle = true;
+    }
+    /* A queue that was not empty has its writeable asked for already. */
+    if (idle)
+        lws_callback_on_writable(c->wsi);
+}
+
+/* Takes the first queued message off the client's queue. */
+static ws_msg *dequeue(ws_client *c)
+{
+    ws_msg *m = c->head;
+
+    c->head = m->next;
+    if (!c->head)
+        c->tail = NULL;
+    c->queued_bytes -= m->p->len;
+    if (m->progress) {
+        for (ws_msg **pp = &c->progress; *pp; pp = &(*pp)->pnext) {
+            if (*pp == m) {
+                *pp = m->pnext;
+                break;
+            }
+        }
+    }
+    return m;
 }
 
 /* Queues text for one client. */
@@ -152,12 +186,26 @@ static json_t *str_or_null(const char *s)
     return j ? j : json_null();
 }
 
+/*
+ * Turns the bus's events into messages, WS_DRAIN_MAX at most per pass of the
+ * service loop: a job's burst of file results (thousands, each queued for
+ * every client) would otherwise keep requests waiting behind it. What is left
+ * waits for the next pass, which a self-wake asks for. File results nobody
+ * takes (the web UI opts out) are not even serialized.
+ */
 void ws_drain_events(server *srv)
 {
     ferry_event *ev;
+    bool files = false;
+    unsigned n = 0;
 
-    while (ferry_sub_next(srv->sub, &ev, 0) == FERRY_OK) {
-        if (ev->type == FERRY_EVENT_FILE) {
+    for (ws_client *c = srv->clients; c && !files; c = c->next)
+        files = c->files && !c->dropped;
+    while (n < WS_DRAIN_MAX && ferry_sub_next(srv->sub, &ev, 0) == FERRY_OK) {
+        n++;
+        if (ev->type == FERRY_EVENT_FILE && !files) {
+            /* nobody takes file results */
+        } else if (ev->type == FERRY_EVENT_FILE) {
             json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:I}", "type", "file", "job_id",
                                   ev->job_id, "path", str_or_null(ev->path), "dest",
                                   str_or_null(ev->dest), "state", ferry_file_result_name(ev->result),
@@ -175,6 +223,8 @@ void ws_drain_events(server *srv)
         }
         ferry_event_free(ev);
     }
+    if (n == WS_DRAIN_MAX)
+        lws_cancel_service(srv->ctx); /* more may wait: after the other sockets' turn */
 }
 
 void ws_tick(lws_sorted_usec_list_t *sul)
@@ -323,11 +373,7 @@ static int write_frames(server *srv, struct lws *wsi, ws_client *c)
         off += frame_header(out + off, m->p->len);
         memcpy(out + off, m->p->data, m->p->len);
         off += m->p->len;
-        c->head = m->next;
-        if (!c->head)
-            c->tail = NULL;
-        c->queued_bytes -= m->p->len;
-        msg_free(m);
+        msg_free(dequeue(c));
     }
     if (off && lws_write(wsi, srv->wbuf + LWS_PRE, off, LWS_WRITE_HTTP) < (int)off)
         return -1;
