@@ -2,13 +2,21 @@
 // 20,000 x 4 KiB job against none (target: <= 1.05x), and the API meanwhile
 // (GET /api/jobs/ID every 50 ms: target p99 < 10 ms).
 //
-// The watchers (watchers.child.mjs, another process) read and parse every
-// message, file events included. The job is timed from POST /api/jobs to the
-// `done` event of this process's own client (which takes no file events);
-// the poller runs in both cases, on its own keep-alive connection. Durable
-// and --no-fsync jobs, with and without watchers: the four turn in order every
-// round, each into a fresh directory after `sync` and a pause.
+// Two kinds of watchers (watchers.child.mjs, another process, all reading and
+// parsing every message they get): "ui" watchers take job events only, as the
+// web UI and `ferry watch` subscribe; "file" watchers take every per-file
+// result too (the default subscription: 20,000 messages each, 2,000,000 in
+// all). The job is timed from POST /api/jobs to the `done` event of this
+// process's own client (which takes no file events); the poller runs in every
+// case, on its own keep-alive connection. Durable and --no-fsync jobs, none,
+// ui and file watchers: the six turn in order every round, each into a fresh
+// directory after `sync` and a pause. Also the CPU time (user + system, from
+// /proc) of the daemon and of the watchers' process from POST to "done": the
+// watchers run on the same two cores as the copy here, where in a studio they
+// are browsers on other machines. Ratios: of medians, and the median of the
+// per-round ratios (the steadier one on this disk).
 import { fork, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collect, opened } from '../../tests/system/daemon_lib.mjs';
@@ -20,7 +28,7 @@ import {
 const ROUNDS = Number(process.env.ROUNDS || 5);
 const WATCHERS = Number(process.env.WATCHERS || 100);
 const small = dataset('small');
-checkSpace(ROUNDS * 4 * 0.2 + 1);
+checkSpace(ROUNDS * 6 * 0.2 + 1);
 const run = runDir('watchers');
 const raw = rawLog('watchers');
 warm(small);
@@ -33,19 +41,27 @@ await opened(ws);
 ws.send(JSON.stringify({ type: 'subscribe', files: false }));
 const http = rawClient(d.port, d.token);
 
-async function startWatchers(n) {
-  const child = fork(fileURLToPath(new URL('./watchers.child.mjs', import.meta.url)), [String(d.port), d.token, String(n)]);
+// CPU seconds (user + system) a process has used so far.
+function cpuOf(pid) {
+  const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100; // utime, stime: fields 14, 15, in ticks of 10 ms
+}
+
+async function startWatchers(n, kind) {
+  const child = fork(fileURLToPath(new URL('./watchers.child.mjs', import.meta.url)), [String(d.port), d.token, String(n), kind]);
   const ready = await new Promise((resolve) => child.once('message', (m) => resolve(m.ready)));
   if (ready !== n) throw new Error(`only ${ready} of ${n} watchers connected`);
   return child;
 }
 
-async function oneJob(watchers, fsync) {
-  const child = watchers ? await startWatchers(watchers) : null;
+async function oneJob(kind, fsync) {
+  const child = kind !== 'none' ? await startWatchers(WATCHERS, kind) : null;
   spawnSync('sync');
   await sleep(PAUSE_MS);
   const lat = [];
   let finished = false;
+  const cpu0 = [cpuOf(d.proc.pid), child ? cpuOf(child.pid) : 0];
   const t0 = performance.now();
   const r = await d.api('POST', '/api/jobs', { sources: [small], dest: run.fresh(fsync ? 'f' : 'n'), fsync });
   if (r.status !== 201) throw new Error(`POST /api/jobs: ${r.status} ${r.text}`);
@@ -61,6 +77,7 @@ async function oneJob(watchers, fsync) {
   })();
   const m = await ev.waitFor((x) => x.type === 'job' && x.job.id === id && ['done', 'failed', 'cancelled'].includes(x.job.state), 600000);
   const secs = (m._t - t0) / 1000;
+  const cpu = [cpuOf(d.proc.pid) - cpu0[0], child ? cpuOf(child.pid) - cpu0[1] : 0];
   finished = true;
   await poller;
   if (m.job.state !== 'done' || m.job.files_done !== 20000) throw new Error(`job ${m.job.state}, ${m.job.files_done} files`);
@@ -71,23 +88,28 @@ async function oneJob(watchers, fsync) {
     counts = await new Promise((resolve) => child.once('message', (x) => resolve(x.counts)));
     await new Promise((resolve) => child.once('exit', resolve));
   }
-  return { secs, server, lat, counts, endAt: performance.timeOrigin + m._t };
+  return { secs, server, lat, counts, cpu, endAt: performance.timeOrigin + m._t };
 }
 
-const kinds = [[0, true], [WATCHERS, true], [0, false], [WATCHERS, false]];
-const res = new Map(kinds.map((k) => [k.join(), { secs: [], server: [], lat: [], lag: [], short: 0, dropped: 0 }]));
+const KINDS = ['none', 'ui', 'file'];
+const kinds = [true, false].flatMap((fsync) => KINDS.map((k) => [k, fsync]));
+const res = new Map(kinds.map((k) => [k.join(), { secs: [], server: [], lat: [], lag: [], daemonCpu: [], watcherCpu: [], short: 0, dropped: 0, files: 0 }]));
 for (let r = 0; r < ROUNDS; r++) {
   for (let k = 0; k < kinds.length; k++) {
     const [w, fsync] = kinds[(k + r) % kinds.length];
     const x = await oneJob(w, fsync);
-    raw({ round: r, watchers: w, fsync, s: x.secs, server_s: x.server, api_ms: x.lat,
+    raw({ round: r, watchers: w === 'none' ? 0 : WATCHERS, kind: w, fsync, s: x.secs, server_s: x.server,
+      daemon_cpu_s: x.cpu[0], watchers_cpu_s: x.cpu[1], api_ms: x.lat,
       files_seen: x.counts?.map((c) => c.files), closed: x.counts?.filter((c) => c.closeCode !== null).length });
     const acc = res.get([w, fsync].join());
     acc.secs.push(x.secs);
     acc.server.push(x.server);
     acc.lat.push(...x.lat);
+    acc.daemonCpu.push(x.cpu[0]);
+    acc.watcherCpu.push(x.cpu[1]);
     if (x.counts) {
-      acc.short += x.counts.filter((c) => c.files !== 20000).length;
+      const want = w === 'file' ? 20000 : 0;
+      acc.short += x.counts.filter((c) => c.files !== want).length;
       acc.dropped += x.counts.filter((c) => c.closeCode !== null).length;
       const ends = x.counts.map((c) => c.endedAt).filter((t) => t !== null);
       if (ends.length) acc.lag.push(Math.max(...ends) - x.endAt);
@@ -99,29 +121,36 @@ ws.close();
 await d.stop();
 
 const g = (w, f) => res.get([w, f].join());
-console.log(`| 20,000 x 4 KiB, ${ROUNDS} rounds | watchers | median s (POST -> "done") | ratio | median s (started_at -> finished_at) | ratio |`);
-console.log('|---|---|---|---|---|---|');
+const perRound = (a, b) => median(a.map((x, i) => x / b[i]));
+const label = (w) => (w === 'none' ? 'none' : `${WATCHERS} ${w}`);
+console.log(`| 20,000 x 4 KiB, ${ROUNDS} rounds | watchers | median s (POST -> "done") | ratio of medians | median of per-round ratios | daemon CPU s | watchers' CPU s |`);
+console.log('|---|---|---|---|---|---|---|');
 for (const f of [true, false]) {
-  const base = g(0, f), many = g(WATCHERS, f);
-  const mode = f ? 'durable' : '--no-fsync';
-  console.log(`| ${mode} | 0 | ${median(base.secs).toFixed(3)} | 1.00x | ${median(base.server).toFixed(3)} | 1.00x |`);
-  console.log(`| ${mode} | ${WATCHERS} | ${median(many.secs).toFixed(3)} | **${(median(many.secs) / median(base.secs)).toFixed(2)}x** | ` +
-    `${median(many.server).toFixed(3)} | ${(median(many.server) / median(base.server)).toFixed(2)}x |`);
+  const base = g('none', f);
+  for (const w of KINDS) {
+    const x = g(w, f);
+    const ratio = w === 'none' ? '1.00x' : `**${(median(x.secs) / median(base.secs)).toFixed(2)}x**`;
+    const pr = w === 'none' ? '1.00x' : `**${perRound(x.secs, base.secs).toFixed(2)}x**`;
+    console.log(`| ${f ? 'durable' : '--no-fsync'} | ${label(w)} | ${median(x.secs).toFixed(3)} | ${ratio} | ${pr} | ` +
+      `${median(x.daemonCpu).toFixed(2)} | ${w === 'none' ? '-' : median(x.watcherCpu).toFixed(2)} |`);
+  }
 }
 console.log('');
 console.log(`| GET /api/jobs/ID every 50 ms during the job | n | p50 | p90 | p99 | max | unit |`);
 console.log('|---|---|---|---|---|---|---|');
 for (const f of [true, false])
-  for (const w of [0, WATCHERS])
-    console.log(latencyRow(`${f ? 'durable' : '--no-fsync'}, ${w} watchers`, g(w, f).lat));
+  for (const w of KINDS)
+    console.log(latencyRow(`${f ? 'durable' : '--no-fsync'}, watchers: ${label(w)}`, g(w, f).lat));
 console.log('');
 for (const f of [true, false]) {
-  const many = g(WATCHERS, f);
-  console.log(`${f ? 'durable' : '--no-fsync'}, ${WATCHERS} watchers: the last watcher saw "done" ` +
-    `${median(many.lag).toFixed(0)} ms (median; max ${Math.max(...many.lag).toFixed(0)} ms) after this process's client; ` +
-    `watchers missing file events: ${many.short}, closed by the daemon: ${many.dropped}.`);
+  for (const w of ['ui', 'file']) {
+    const many = g(w, f);
+    console.log(`${f ? 'durable' : '--no-fsync'}, ${label(w)} watchers: the last watcher saw "done" ` +
+      `${median(many.lag).toFixed(0)} ms (median; max ${Math.max(...many.lag).toFixed(0)} ms) after this process's client; ` +
+      `watchers with a wrong count of file events: ${many.short}, closed by the daemon: ${many.dropped}.`);
+  }
 }
-console.log(`\nper round, s: ${kinds.map(([w, f]) => `${w}w${f ? '' : ' no-fsync'}: ${g(w, f).secs.map((x) => x.toFixed(2)).join(' ')}`).join('; ')}`);
+console.log(`\nper round, s: ${kinds.map(([w, f]) => `${label(w)}${f ? '' : ' no-fsync'}: ${g(w, f).secs.map((x) => x.toFixed(2)).join(' ')}`).join('; ')}`);
 console.log(`\nmachine at end: ${await machineState()}`);
 await removeRun(run.dir);
 process.exit(); // collect()'s waitFor timers would hold the loop for minutes
