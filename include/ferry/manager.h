@@ -30,6 +30,10 @@ typedef struct {
     unsigned workers;      /* pool threads; 0: FERRY_DEFAULT_WORKERS */
     const ferry_roots *roots; /* confine every job, resumed ones too (ferry_job_spec.roots);
                                * borrowed, outlives the manager; NULL: none */
+    bool keep_discards;    /* a cancelled job's dropped temps wait for
+                            * ferry_manager_take_discards (a CLI that exits at once
+                            * hands them to a child); false: each job's runner closes
+                            * them once the job has ended (a daemon) */
 } ferry_manager_opts;
 
 /* One job as the journal (or memory) knows it. Times: Unix milliseconds, 0 if none. */
@@ -107,7 +111,8 @@ void ferry_file_info_free(ferry_file_info *files, size_t n);
 /* Forgets ended jobs that finished more than older_than_s seconds ago. */
 int ferry_manager_prune(ferry_manager *m, int64_t older_than_s, unsigned *removed);
 
-/* Descriptors of discarded temps of every finished job (see ferry_job_take_discards). */
+/* Descriptors of discarded temps of every finished job (see ferry_job_take_discards);
+ * none unless opened with keep_discards. */
 size_t ferry_manager_take_discards(ferry_manager *m, int **fds);
 
 /* Waits for running jobs (cancel them first to stop at once), flushes the

@@ -52,6 +52,7 @@ int cli_open_manager(ferry_manager **m, const char *state_dir, unsigned workers,
     opts.no_journal = no_journal;
     opts.workers = workers;
     opts.max_running = 1;
+    opts.keep_discards = true; /* close_discards_detached: a child pays, after we exit */
     if (ferry_manager_open(m, &opts) < 0) {
         fprintf(stderr, "ferry: %s\n", ferry_error_last());
         return 1;
@@ -176,13 +177,19 @@ static void sequences(ferry_manager *m, const char *id, const cli_output *out)
     ferry_job_info_clear(&in);
 }
 
-/* Freeing a discarded temp's blocks happens on its last close: let a child pay. */
-static void close_discards_detached(ferry_manager *m)
+/*
+ * Freeing a discarded temp's blocks happens on its last close: let a child
+ * pay. Called last, once the manager is closed: its threads have ended, and
+ * nothing writes to memory afterwards (each page written after a fork is
+ * copied first). The child lets go of our standard streams first, so that a
+ * pipe reading us ends with us.
+ */
+static void close_discards_detached(int *fds, size_t n)
 {
-    int *fds;
-    size_t n = ferry_manager_take_discards(m, &fds);
-
     if (n > 0 && fork() == 0) {
+        close(STDIN_FILENO);
+        close(STDOUT_FILENO);
+        close(STDERR_FILENO);
         for (size_t i = 0; i < n; i++)
             close(fds[i]);
         _exit(0);
@@ -226,7 +233,8 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
     ferry_event *ev;
     char *error = NULL;
     unsigned ticks = 0;
-    int rc;
+    int *fds, rc;
+    size_t nfds;
 
     sa.m = m;
     sa.id = id;
@@ -265,7 +273,7 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
     summary(out, &p, error);
     sequences(m, id, out);
     rc = exit_status(p.state);
-    close_discards_detached(m);
+    nfds = ferry_manager_take_discards(m, &fds);
     ferry_bus_unsubscribe(ferry_manager_bus(m), sub);
     pthread_mutex_lock(&sa.lock);
     sa.closing = true; /* later signals find nothing to cancel */
@@ -274,5 +282,6 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
     fflush(stdout);
     fflush(stderr);
     free(error);
+    close_discards_detached(fds, nfds);
     _exit(rc);
 }

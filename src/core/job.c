@@ -534,6 +534,16 @@ static void *runner_main(void *arg)
     if (job->on_end)
         job->on_end(job, job->on_end_arg);
     mark_finished(job);
+    if (job->close_discards_at_end) {
+        /* After the end is published: freeing the dropped temps' blocks (~7 ms
+         * per 100 MiB) delays nobody's answer, and a daemon that runs for
+         * weeks does not keep the space of every cancelled copy. */
+        int *fds;
+        size_t n = ferry_job_take_discards(job, &fds);
+        for (size_t i = 0; i < n; i++)
+            ferry__close(fds[i]);
+        free(fds);
+    }
     return NULL;
 }
 

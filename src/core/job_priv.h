@@ -108,6 +108,7 @@ struct ferry_job {
     char *error;
     int *discards;
     size_t ndiscards, discards_cap;
+    bool close_discards_at_end; /* the runner closes them once the job has ended */
 
     pthread_mutex_t rate_lock;
     uint64_t rate_t[RATE_SAMPLES], rate_b[RATE_SAMPLES];

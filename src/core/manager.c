@@ -220,6 +220,7 @@ static void add_job(ferry_manager *m, ferry_job *job, int64_t created_at)
         return;
     j->job = job;
     j->created_at = created_at;
+    job->close_discards_at_end = !m->opts.keep_discards; /* before its runner starts */
     pthread_mutex_lock(&m->lock);
     if (m->tail)
         m->tail->next = j;

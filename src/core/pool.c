@@ -79,6 +79,19 @@ static void *worker_main(void *arg)
     pthread_mutex_lock(&pool->lock);
     while (!pool->stopping) {
         if (!(job = pick(pool, &idx))) {
+            if (w.job) {
+                /* Idle: let go of the last job, which may have ended, and of
+                 * its directory (a daemon kept one descriptor per worker of
+                 * finished jobs), then look for work again. */
+                int fd = w.dir_fd;
+                w.dir_fd = -1;
+                w.job = NULL;
+                pthread_mutex_unlock(&pool->lock);
+                if (fd >= 0)
+                    ferry__close(fd);
+                pthread_mutex_lock(&pool->lock);
+                continue;
+            }
             pthread_cond_wait(&pool->work, &pool->lock);
             continue;
         }

@@ -362,6 +362,63 @@ static void test_resume_in_process(void **state)
     ferry_manager_close(m);
 }
 
+static int open_fds(void)
+{
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "exit $(ls /proc/%d/fd | wc -l)", (int)getpid());
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/*
+ * A cancelled job's dropped temp (an unnamed inode whose blocks are freed on
+ * its last close): by default the job's runner closes it once the job has
+ * ended, so a long-running process does not keep the space of every
+ * cancelled copy; with keep_discards it waits for the caller.
+ */
+static void test_discards_closed(void **state)
+{
+    char dir[400], id[16];
+    ferry_manager_opts o;
+    ferry_manager *m;
+    int *fds;
+    (void)state;
+
+    for (int keep = 0; keep < 2; keep++) {
+        snprintf(dir, sizeof(dir), "%s/s9-%d", base, keep);
+        ferry_manager_opts_init(&o);
+        o.state_dir = dir;
+        o.workers = 2;
+        o.keep_discards = keep;
+        assert_int_equal(ferry_manager_open(&m, &o), FERRY_OK);
+        int before = open_fds();
+        submit(m, big, 4u << 20, NULL, id); /* 16 MiB at 4 MiB/s */
+        struct timespec ts = {0, 500000000};
+        nanosleep(&ts, NULL); /* part of it is in the temp */
+        assert_int_equal(ferry_manager_cancel(m, id), FERRY_OK);
+        assert_int_equal(ferry_manager_wait(m, id, 10000), FERRY_OK);
+        int after = -1;
+        for (int i = 0; i < 200 && after != before; i++) { /* the runner closes after the end */
+            struct timespec t = {0, 10000000};
+            nanosleep(&t, NULL);
+            after = open_fds();
+        }
+        size_t n = ferry_manager_take_discards(m, &fds);
+        print_message("keep_discards %d: %d descriptors before, %d after, %zu handed over\n", keep,
+                      before, after, n);
+        if (keep) {
+            assert_int_equal(n, 1);
+            assert_int_equal(after, before + 1); /* the dropped temp, waiting for us */
+            close(fds[0]);
+        } else {
+            assert_int_equal(n, 0);
+            assert_int_equal(after, before);
+        }
+        free(fds);
+        ferry_manager_close(m);
+    }
+}
+
 /* Named temps in dir (the --temp-names path; O_TMPFILE ones have no name). */
 static int count_temps(const char *dir)
 {
@@ -466,7 +523,7 @@ int main(void)
         cmocka_unit_test(test_queue_and_fairness), cmocka_unit_test(test_fair_share),
         cmocka_unit_test(test_cancel_storm),       cmocka_unit_test(test_tags_and_journal),
         cmocka_unit_test(test_recovery_and_resume),
-        cmocka_unit_test(test_resume_in_process), cmocka_unit_test(test_corrupt_journal),
+        cmocka_unit_test(test_resume_in_process), cmocka_unit_test(test_discards_closed), cmocka_unit_test(test_corrupt_journal),
         cmocka_unit_test(test_recovery_killed_before_sweep),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
