@@ -13,6 +13,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -537,9 +539,15 @@ static void *runner_main(void *arg)
     if (job->close_discards_at_end) {
         /* After the end is published: freeing the dropped temps' blocks (~7 ms
          * per 100 MiB) delays nobody's answer, and a daemon that runs for
-         * weeks does not keep the space of every cancelled copy. */
+         * weeks does not keep the space of every cancelled copy. This thread
+         * ends here: it does that work only when a core is idle, so that the
+         * next job's requests and cancels do not wait for it. */
         int *fds;
         size_t n = ferry_job_take_discards(job, &fds);
+        if (n > 0) {
+            struct sched_param idle = {0};
+            pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+        }
         for (size_t i = 0; i < n; i++)
             ferry__close(fds[i]);
         free(fds);

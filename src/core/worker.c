@@ -200,7 +200,7 @@ void ferry__commit_one(ferry__worker *w, ferry__pending *p)
 {
     ferry_job *job = w->job;
     const ferry__entry *e = &job->plan.entries[p->entry];
-    int dirfd, rc;
+    int dirfd = -1, rc; /* set by ferry__dir_fd; -O3 cannot tell */
 
     if ((rc = ferry__dir_fd(w, e->dir, &dirfd)) < 0) {
         fail_os(job, e, "open directory", job->plan.dirs[e->dir].path, -rc);
@@ -444,7 +444,7 @@ void ferry__do_entry(ferry__worker *w, size_t idx)
     ferry_job *job = w->job;
     const ferry__entry *e = &job->plan.entries[idx];
     const ferry__dir *d = &job->plan.dirs[e->dir];
-    int dirfd, rc;
+    int dirfd = -1, rc;
 
     if (d->error) {
         ferry__file_failed(job, e, d->error);
