@@ -50,6 +50,7 @@ for vname, extra in VARIANTS:
         if p.returncode == 130:
             counts[name][1] += 1
             lat.append(dt)
+            print(f"run {n} {name}: {dt:.2f} ms", file=sys.stderr, flush=True)
             assert not left, f"run {n}: the destination holds {left} after a cancel"
         else:
             assert p.returncode == 0 and left == ["plate.bin"], (p.returncode, left)
