@@ -94,16 +94,22 @@ static json_t *job_json_of(const ferry_job_info *in, const ferry_progress *live)
     return o;
 }
 
+json_t *api_job_json_of(server *srv, const ferry_job_info *in)
+{
+    ferry_progress p;
+    bool live = ferry_manager_progress(srv->m, in->id, &p) == FERRY_OK;
+
+    return job_json_of(in, live ? &p : NULL);
+}
+
 json_t *api_job_json(server *srv, const char *id)
 {
     ferry_job_info in;
-    ferry_progress p;
     json_t *o;
 
     if (ferry_manager_get(srv->m, id, &in) != FERRY_OK)
         return NULL;
-    bool live = ferry_manager_progress(srv->m, id, &p) == FERRY_OK;
-    o = job_json_of(&in, live ? &p : NULL);
+    o = api_job_json_of(srv, &in);
     ferry_job_info_clear(&in);
     return o;
 }
@@ -172,11 +178,8 @@ static reply get_jobs(server *srv, session *s)
     if (ferry_manager_list(srv->m, state, tag, &v, &n) < 0)
         return err(503, "overloaded", "%s", ferry_error_last());
     arr = json_array();
-    for (size_t i = 0; i < n; i++) {
-        ferry_progress p;
-        bool live = ferry_manager_progress(srv->m, v[i].id, &p) == FERRY_OK;
-        json_array_append_new(arr, job_json_of(&v[i], live ? &p : NULL));
-    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, api_job_json_of(srv, &v[i]));
     ferry_job_info_free(v, n);
     return ok(200, json_pack("{s:o}", "jobs", arr));
 }

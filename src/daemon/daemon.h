@@ -127,6 +127,8 @@ int http_read_query(struct lws *wsi, req_query *q);
 void api_dispatch(server *srv, session *s, int *status, char **body, const char **ctype);
 /* The job object of the API (docs/api.md), or NULL when unknown. */
 json_t *api_job_json(server *srv, const char *id);
+/* The same from a listing's row (live figures for a job of this process). */
+json_t *api_job_json_of(server *srv, const ferry_job_info *in);
 json_t *api_error(const char *code, const char *message);
 
 /* fs_api.c: GET /api/fs[?path=DIR], the roots or a directory beneath them;

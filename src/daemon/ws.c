@@ -186,6 +186,21 @@ static json_t *str_or_null(const char *s)
     return j ? j : json_null();
 }
 
+/* A per-file result, to the clients that take them. */
+static void broadcast_file(server *srv, const ferry_event *ev)
+{
+    json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:I}", "type", "file", "job_id", ev->job_id,
+                          "path", str_or_null(ev->path), "dest", str_or_null(ev->dest), "state",
+                          ferry_file_result_name(ev->result), "error", str_or_null(ev->message),
+                          "bytes", (json_int_t)ev->bytes);
+    char *text = json_dumps(o, JSON_COMPACT);
+
+    if (text)
+        broadcast(srv, text, ev->job_id, false, true);
+    free(text);
+    json_decref(o);
+}
+
 /*
  * Turns the bus's events into messages, WS_DRAIN_MAX at most per pass of the
  * service loop: a job's burst of file results (thousands, each queued for
@@ -203,18 +218,9 @@ void ws_drain_events(server *srv)
         files = c->files && !c->dropped;
     while (n < WS_DRAIN_MAX && ferry_sub_next(srv->sub, &ev, 0) == FERRY_OK) {
         n++;
-        if (ev->type == FERRY_EVENT_FILE && !files) {
-            /* nobody takes file results */
-        } else if (ev->type == FERRY_EVENT_FILE) {
-            json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:I}", "type", "file", "job_id",
-                                  ev->job_id, "path", str_or_null(ev->path), "dest",
-                                  str_or_null(ev->dest), "state", ferry_file_result_name(ev->result),
-                                  "error", str_or_null(ev->message), "bytes", (json_int_t)ev->bytes);
-            char *text = json_dumps(o, JSON_COMPACT);
-            if (text)
-                broadcast(srv, text, ev->job_id, false, true);
-            free(text);
-            json_decref(o);
+        if (ev->type == FERRY_EVENT_FILE) {
+            if (files)
+                broadcast_file(srv, ev);
         } else {
             /* State changes and the end (final counters, cancel latency). */
             if (ev->type == FERRY_EVENT_STATE)
@@ -254,11 +260,8 @@ static void send_hello(server *srv, ws_client *c)
     json_t *arr = json_array();
 
     if (ferry_manager_list(srv->m, NULL, NULL, &v, &n) == FERRY_OK) {
-        for (size_t i = 0; i < n && i < 1000; i++) {
-            json_t *job = api_job_json(srv, v[i].id);
-            if (job)
-                json_array_append_new(arr, job);
-        }
+        for (size_t i = 0; i < n && i < 1000; i++) /* the listing, not a query a job */
+            json_array_append_new(arr, api_job_json_of(srv, &v[i]));
         ferry_job_info_free(v, n);
     }
     json_t *o = json_pack("{s:s,s:o}", "type", "hello", "jobs", arr);
