@@ -190,6 +190,22 @@ fail:
     return -1;
 }
 
+/* The second connection, for reads (the file exists and has its schema now). */
+static int open_reader(ferry__journal *j, const char *path)
+{
+    if (sqlite3_open_v2(path, &j->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
+        SQLITE_OK) {
+        int rc = conn_error(j, j->rdb, "open for reading");
+        sqlite3_close(j->rdb);
+        j->rdb = NULL;
+        return rc;
+    }
+    sqlite3_busy_timeout(j->rdb, 5000);
+    sqlite3_db_config(j->rdb, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    return FERRY_OK;
+}
+
+/* Both connections, moving an unreadable journal aside (*notice says so). */
 static int open_db(ferry__journal *j, char **notice)
 {
     char *path = ferry__strfmt("%s/journal.db", j->dir);
@@ -217,27 +233,8 @@ static int open_db(ferry__journal *j, char **notice)
             rc = ferry__error(FERRY_ERROR, "cannot open journal '%s'", path);
         free(aside);
     }
-    free(path);
-    return rc;
-}
-
-/* The second connection, for reads (the file exists and has its schema now). */
-static int open_reader(ferry__journal *j)
-{
-    char *path = ferry__strfmt("%s/journal.db", j->dir);
-    int rc = FERRY_OK;
-
-    if (!path)
-        return ferry__error(FERRY_ENOMEM, "out of memory");
-    if (sqlite3_open_v2(path, &j->rdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) !=
-        SQLITE_OK) {
-        rc = conn_error(j, j->rdb, "open for reading");
-        sqlite3_close(j->rdb);
-        j->rdb = NULL;
-    } else {
-        sqlite3_busy_timeout(j->rdb, 5000);
-        sqlite3_db_config(j->rdb, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-    }
+    if (rc == FERRY_OK)
+        rc = open_reader(j, path);
     free(path);
     return rc;
 }
@@ -564,7 +561,7 @@ int ferry__journal_open(ferry__journal **out, const char *dir, ferry_bus *bus,
         rc = ferry__error_os(FERRY_EOS, -err, "create state directory '%s'", dir);
         goto fail;
     }
-    if ((rc = open_db(j, notice)) || (rc = open_reader(j)) || (rc = take_owner_lock(j)))
+    if ((rc = open_db(j, notice)) || (rc = take_owner_lock(j)))
         goto fail;
     recover(j);
     if ((rc = ferry_bus_subscribe(bus, &j->sub, NULL, NULL)))

@@ -31,6 +31,7 @@ typedef struct mjob {
     int64_t created_at; /* Unix ms as journalled, or 0: ask the journal (a resumed job) */
     bool started;       /* handed to ferry__job_start_in; under m->lock */
     bool waited;        /* close has waited for it (close's thread only) */
+    bool superseded;    /* resumed in this process: a newer mjob has its id (under m->lock) */
     struct mjob *next;  /* submit order */
 } mjob;
 
@@ -60,15 +61,13 @@ static char *default_state_dir(void)
     return ferry__strfmt("%s/.local/state/ferry", home && *home ? home : "/tmp");
 }
 
-/* The newest job of that id: a job resumed in this process follows its ended self. */
+/* The current job of that id: a job resumed in this process supersedes its ended self. */
 static mjob *find_locked(ferry_manager *m, const char *id)
 {
-    mjob *hit = NULL;
-
     for (mjob *j = m->jobs; j; j = j->next)
-        if (!strcmp(ferry_job_id(j->job), id))
-            hit = j;
-    return hit;
+        if (!j->superseded && !strcmp(ferry_job_id(j->job), id))
+            return j;
+    return NULL;
 }
 
 static bool progress_of(void *arg, const char *id, ferry_progress *out)
@@ -222,6 +221,9 @@ static void add_job(ferry_manager *m, ferry_job *job, int64_t created_at)
     j->created_at = created_at;
     job->close_discards_at_end = !m->opts.keep_discards; /* before its runner starts */
     pthread_mutex_lock(&m->lock);
+    mjob *old = find_locked(m, ferry_job_id(job));
+    if (old)
+        old->superseded = true;
     if (m->tail)
         m->tail->next = j;
     else
