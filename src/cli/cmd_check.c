@@ -263,6 +263,7 @@ static void *check_main(void *arg)
     check_run *r = arg;
     size_t i;
 
+    pthread_setname_np(pthread_self(), "ferry-check");
     while ((i = atomic_fetch_add(&r->next, 1)) < r->nitems) {
         item *it = &r->items[i];
         int rc = ferry_exr_check_path(it->path, &it->why);

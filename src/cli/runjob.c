@@ -77,6 +77,7 @@ static void *signal_main(void *arg)
     sigset_t set;
     int sig;
 
+    pthread_setname_np(pthread_self(), "ferry-signal");
     cli_stop_signals(&set);
     for (;;) {
         if (sigwait(&set, &sig) != 0)

@@ -178,6 +178,7 @@ void *ferry__committer_main(void *arg)
     ferry__worker w = {.job = job, .dir_fd = -1};
     ferry__pending *batch, *next;
 
+    pthread_setname_np(pthread_self(), "ferry-commit");
     while ((batch = take_batch(job))) {
         int err = ferry_cancel_is_set(job->cancel) ? 0 : sync_batch(batch);
         for (ferry__pending *p = batch; p; p = next) {

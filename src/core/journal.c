@@ -521,6 +521,7 @@ static void *writer_main(void *arg)
     ferry__journal *j = arg;
     ferry_event **buf = malloc(JOURNAL_BATCH * sizeof(*buf));
 
+    pthread_setname_np(pthread_self(), "ferry-journal");
     if (!buf)
         return NULL;
     while (!atomic_load(&j->stop))

@@ -5,6 +5,7 @@
  * to job) and one cached destination directory descriptor, both reset when
  * it moves to another job.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "core/pool.h"
 
 #include <stdlib.h>
@@ -76,6 +77,7 @@ static void *worker_main(void *arg)
     ferry_job *job;
     size_t idx;
 
+    pthread_setname_np(pthread_self(), "ferry-copy");
     pthread_mutex_lock(&pool->lock);
     while (!pool->stopping) {
         if (!(job = pick(pool, &idx))) {

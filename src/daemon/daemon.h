@@ -109,8 +109,9 @@ typedef struct session {
     bool body_too_large;
     bool responded;      /* the answer to this request is under way */
     bool close_after;    /* close once answered (refusals, answers before the body) */
-    unsigned char *resp; /* LWS_PRE headroom + body */
-    size_t resp_len, resp_off;
+    unsigned char *resp; /* LWS_PRE headroom, then the headers and the body */
+    size_t resp_head;    /* the headers' length */
+    size_t resp_len, resp_off; /* headers and body; how much is written */
     ws_client *client;   /* for WebSocket connections */
 } session;
 

@@ -17,6 +17,7 @@
 #include "daemon.h"
 
 #define RESP_CHUNK 16384
+#define RESP_HEAD_MAX 2048 /* room for the status line and headers */
 
 /* Copies a header into buf: 1, or 0 when absent ("" in buf), or -1 when it
  * does not fit or holds a NUL byte (a gate refuses those rather than read
@@ -96,37 +97,69 @@ static void session_clear(session *s)
     free(s->resp);
     s->path = s->body = NULL;
     s->resp = NULL;
-    s->body_len = s->resp_len = s->resp_off = 0;
+    s->body_len = s->resp_len = s->resp_off = s->resp_head = 0;
     s->body_too_large = false;
     s->responded = false;
     s->close_after = false;
 }
 
-/* Sends the status line and headers now and the body as the socket allows. */
+/* Writes the next part of the answer: the first holds the headers and as much
+ * of the body as fits RESP_CHUNK, so that a small answer leaves in one
+ * write and one TCP segment (headers and body sent apart arrived as two
+ * reads on the client, the second up to 3 ms later on a busy machine). */
+static int send_part(struct lws *wsi, session *s)
+{
+    unsigned char buf[LWS_PRE + RESP_CHUNK], *from;
+    size_t n = s->resp_len - s->resp_off;
+    bool final;
+
+    if (s->resp_off == 0) {
+        if (n > s->resp_head + RESP_CHUNK)
+            n = s->resp_head + RESP_CHUNK;
+        from = s->resp + LWS_PRE;
+    } else {
+        if (n > RESP_CHUNK)
+            n = RESP_CHUNK;
+        memcpy(buf + LWS_PRE, s->resp + LWS_PRE + s->resp_off, n);
+        from = buf + LWS_PRE;
+    }
+    final = s->resp_off + n == s->resp_len;
+    if (lws_write(wsi, from, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+        return -1;
+    s->resp_off += n;
+    /* Once all is written, WRITEABLE ends the transaction (lws flushes what
+     * the socket did not take first). */
+    lws_callback_on_writable(wsi);
+    return 0;
+}
+
+/* Answers now: the status line, headers and body go out together, the rest
+ * of a large body as the socket allows. */
 static int respond(struct lws *wsi, session *s, int status, const char *ctype, const char *body,
                    size_t len)
 {
-    unsigned char hdr[LWS_PRE + 2048], *start = hdr + LWS_PRE, *p = start,
-                                        *end = hdr + sizeof(hdr) - 1;
+    unsigned char *start, *p, *end;
 
     free(s->resp);
     s->responded = true;
-    s->resp = malloc(len ? len : 1);
+    s->resp = malloc(LWS_PRE + RESP_HEAD_MAX + len);
     if (!s->resp)
         return -1;
-    memcpy(s->resp, body, len);
-    s->resp_len = len;
-    s->resp_off = 0;
+    start = p = s->resp + LWS_PRE;
+    end = start + RESP_HEAD_MAX - 1;
     if (lws_add_http_common_headers(wsi, (unsigned)status, ctype, len, &p, end) ||
         lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
                                      (const unsigned char *)"no-store", 8, &p, end) ||
         (s->close_after &&
          lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
                                       5, &p, end)) ||
-        lws_finalize_write_http_header(wsi, start, &p, end))
+        lws_finalize_http_header(wsi, &p, end))
         return -1;
-    lws_callback_on_writable(wsi);
-    return 0;
+    s->resp_head = (size_t)(p - start);
+    memcpy(p, body, len);
+    s->resp_len = s->resp_head + len;
+    s->resp_off = 0;
+    return send_part(wsi, s);
 }
 
 static int respond_json(struct lws *wsi, session *s, int status, json_t *j)
@@ -245,24 +278,12 @@ static int on_body(session *s, const void *in, size_t len)
 
 static int on_writeable(server *srv, struct lws *wsi, session *s)
 {
-    unsigned char buf[LWS_PRE + RESP_CHUNK];
-    size_t n;
-    bool final, close_after = s->close_after;
+    bool close_after = s->close_after;
 
     if (!s->resp)
         return 0;
-    n = s->resp_len - s->resp_off;
-    if (n > RESP_CHUNK)
-        n = RESP_CHUNK;
-    final = s->resp_off + n == s->resp_len;
-    memcpy(buf + LWS_PRE, s->resp + s->resp_off, n);
-    if (lws_write(wsi, buf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
-        return -1;
-    s->resp_off += n;
-    if (!final) {
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
+    if (s->resp_off < s->resp_len)
+        return send_part(wsi, s);
     session_clear(s);
     if (close_after || lws_http_transaction_completed(wsi))
         return -1;

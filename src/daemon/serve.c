@@ -194,8 +194,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
+/* tx_packet_size: what lws passes to one send(). Left 0, it is rx_buffer_size
+ * (4 KiB), and lws cut every larger write into 4 KiB sends, copying the rest
+ * aside and sending it at later writeable events: a 5 KiB listing left in two
+ * parts, a 64 KiB batch of WebSocket frames in sixteen. */
 static const struct lws_protocols protocols[] = {
-    {"ferry", callback, sizeof(session), 4096, 0, NULL, 0},
+    {"ferry", callback, sizeof(session), 4096, 0, NULL, WS_WRITE_BATCH + 1024},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -212,6 +216,7 @@ static void *signal_main(void *arg)
     sigset_t set;
     int sig;
 
+    pthread_setname_np(pthread_self(), "ferry-signal");
     cli_stop_signals(&set);
     while (sigwait(&set, &sig) != 0)
         ;
