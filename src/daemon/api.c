@@ -229,7 +229,7 @@ static reply cancel_one(server *srv, const char *id)
     if (rc == FERRY_EENDED)
         return err(409, "conflict", "%s", ferry_error_last());
     /* The gate is closed: nothing of the job can appear under a final name now. */
-    ws_broadcast_job(srv, id, false);
+    ws_broadcast_cancelled(srv, id);
     return ok(200, api_job_json(srv, id));
 }
 
@@ -250,7 +250,7 @@ static reply cancel_many(server *srv, session *s)
     arr = json_array();
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(arr, json_string(ids[i]));
-        ws_broadcast_job(srv, ids[i], false);
+        ws_broadcast_cancelled(srv, ids[i]);
     }
     ferry_manager_ids_free(ids, n);
     json_decref(o);

@@ -151,7 +151,8 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
 void ws_drain_events(server *srv);
 /* The 100 ms tick: pushes progress of running jobs. */
 void ws_tick(lws_sorted_usec_list_t *sul);
-void ws_broadcast_job(server *srv, const char *id, bool progress);
+/* Tells every client at once that job id was cancelled. */
+void ws_broadcast_cancelled(server *srv, const char *id);
 
 /* web.c: the embedded UI */
 const unsigned char *web_asset(const char *path, size_t *len, const char **ctype);

@@ -140,26 +140,53 @@ static void broadcast(server *srv, const char *text, const char *job_id, bool pr
     payload_unref(p);
 }
 
-static char *job_message(server *srv, const char *id)
+/*
+ * A job's message. The job object is read live, but the WebSocket is an
+ * ordered stream and the live state runs ahead of it: a job's last file
+ * results may still wait in the bus when its state is already done. So a
+ * job never shows done or failed before the stream has reached that state:
+ * `as` is the state of the event being sent (the STATE or END event drained,
+ * or cancelled for a cancel), or AS_PROGRESS for a progress push, which is
+ * skipped then (the end is sent in its turn). A client that stops reading at
+ * "done" has had every file result.
+ */
+#define AS_PROGRESS (-1)
+static char *job_message(server *srv, const char *id, int as)
 {
     json_t *job = api_job_json(srv, id);
+    const char *live;
     char *text;
 
     if (!job)
         return NULL;
+    live = json_string_value(json_object_get(job, "state"));
+    if (live && (!strcmp(live, ferry_job_state_name(FERRY_JOB_DONE)) ||
+                 !strcmp(live, ferry_job_state_name(FERRY_JOB_FAILED)))) {
+        if (as == AS_PROGRESS) {
+            json_decref(job);
+            return NULL;
+        }
+        if (as != FERRY_JOB_DONE && as != FERRY_JOB_FAILED)
+            json_object_set_new(job, "state", json_string(ferry_job_state_name(as)));
+    }
     json_t *o = json_pack("{s:s,s:o}", "type", "job", "job", job);
     text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     return text;
 }
 
-void ws_broadcast_job(server *srv, const char *id, bool progress)
+static void broadcast_job_as(server *srv, const char *id, int as)
 {
-    char *text = job_message(srv, id);
+    char *text = job_message(srv, id, as);
 
     if (text)
-        broadcast(srv, text, id, progress, false);
+        broadcast(srv, text, id, as == AS_PROGRESS, false);
     free(text);
+}
+
+void ws_broadcast_cancelled(server *srv, const char *id)
+{
+    broadcast_job_as(srv, id, FERRY_JOB_CANCELLED);
 }
 
 static void track(server *srv, const char *id, bool running)
@@ -225,7 +252,7 @@ void ws_drain_events(server *srv)
             /* State changes and the end (final counters, cancel latency). */
             if (ev->type == FERRY_EVENT_STATE)
                 track(srv, ev->job_id, ev->state == FERRY_JOB_RUNNING);
-            ws_broadcast_job(srv, ev->job_id, false);
+            broadcast_job_as(srv, ev->job_id, ev->state);
         }
         ferry_event_free(ev);
     }
@@ -247,7 +274,7 @@ void ws_tick(lws_sorted_usec_list_t *sul)
             j->last_bytes = p.bytes_done;
             j->last_push_ns = now;
             if (srv->clients)
-                ws_broadcast_job(srv, j->id, true);
+                broadcast_job_as(srv, j->id, AS_PROGRESS);
         }
     }
     lws_sul_schedule(srv->ctx, 0, &srv->tick, ws_tick, TICK_MS * LWS_US_PER_MS);
@@ -297,14 +324,16 @@ static void on_message(server *srv, ws_client *c, const char *text, size_t len)
         int rc = ferry_manager_cancel(srv->m, m.id);
         if (rc == FERRY_ENOTFOUND)
             reply_error(c, "no such job");
-        /* The resulting state goes to everyone at once, ahead of any worker. */
-        ws_broadcast_job(srv, m.id, false);
+        else if (rc == FERRY_EENDED) /* its end is on its way, in order */
+            reply_error(c, ferry_error_last());
+        else /* the resulting state goes to everyone at once, ahead of any worker */
+            ws_broadcast_cancelled(srv, m.id);
     } else {
         char **ids;
         size_t n;
         ferry_manager_cancel_tag(srv->m, m.tag, &ids, &n);
         for (size_t i = 0; i < n; i++)
-            ws_broadcast_job(srv, ids[i], false);
+            ws_broadcast_cancelled(srv, ids[i]);
         ferry_manager_ids_free(ids, n);
     }
     req_ws_release(&m);

@@ -229,12 +229,17 @@ test('a burst of file results reaches every client that takes them, each once, b
   const many = join(t.root, 'many');
   mkdirSync(many);
   for (let i = 0; i < 2000; i++) writeFileSync(join(many, `f${String(i).padStart(4, '0')}`), 'x');
-  const wsFiles = d.ws(), wsUi = d.ws();
-  const cf = collect(wsFiles), cu = collect(wsUi);
-  await Promise.all([opened(wsFiles), opened(wsUi)]);
-  await Promise.all([cf.waitFor((m) => m.type === 'hello'), cu.waitFor((m) => m.type === 'hello')]);
+  // wsSlow reads nothing until the job is done: its queue holds a progress
+  // message that each tick replaces in place, ahead of the results queued
+  // after it. A job must not show "done" there before its results (100
+  // watchers 2 s behind saw it: up to 4,500 results after "done").
+  const wsFiles = d.ws(), wsUi = d.ws(), wsSlow = d.ws();
+  const cf = collect(wsFiles), cu = collect(wsUi), cs = collect(wsSlow);
+  await Promise.all([opened(wsFiles), opened(wsUi), opened(wsSlow)]);
+  await Promise.all([cf, cu, cs].map((c) => c.waitFor((m) => m.type === 'hello')));
   wsUi.send(JSON.stringify({ type: 'subscribe', files: false }));
   await sleep(100);
+  wsSlow._socket.pause();
   const r = (await d.api('POST', '/api/jobs', { sources: [many], dest: dest('burst') })).json;
   const polls = [];
   const endF = cf.waitFor((m) => m.type === 'job' && m.job.id === r.id && m.job.state === 'done', 60000);
@@ -247,20 +252,22 @@ test('a burst of file results reaches every client that takes them, each once, b
   }
   await endF;
   await cu.waitFor((m) => m.type === 'job' && m.job.id === r.id && m.job.state === 'done', 60000);
-  const seen = [];
-  let endAt = -1;
-  cf.msgs.forEach((m, i) => {
-    if (m.type === 'file' && m.job_id === r.id) seen.push(m.path);
-    if (m.type === 'job' && m.job.id === r.id && m.job.state === 'done' && endAt < 0) endAt = i;
-  });
-  assert.equal(seen.length, 2000, 'every result once');
-  assert.equal(new Set(seen).size, 2000);
-  const lastFile = cf.msgs.findLastIndex((m) => m.type === 'file' && m.job_id === r.id);
-  assert.ok(lastFile < endAt, 'the results come before the job\'s "done"');
+  wsSlow._socket.resume();
+  await cs.waitFor((m) => m.type === 'job' && m.job.id === r.id && m.job.state === 'done', 60000);
+  for (let i = 0; i < 200 && cs.msgs.filter((m) => m.type === 'file').length < 2000; i++) await sleep(10);
+  for (const [name, c] of [['a client that keeps up', cf], ['a client that read nothing during the job', cs]]) {
+    const seen = c.msgs.filter((m) => m.type === 'file' && m.job_id === r.id).map((m) => m.path);
+    assert.equal(seen.length, 2000, `${name}: every result once`);
+    assert.equal(new Set(seen).size, 2000, name);
+    const endAt = c.msgs.findIndex((m) => m.type === 'job' && m.job.id === r.id && ['done', 'failed'].includes(m.job.state));
+    const lastFile = c.msgs.findLastIndex((m) => m.type === 'file' && m.job_id === r.id);
+    assert.ok(lastFile < endAt, `${name}: the results come before the job's "done" (last result #${lastFile}, first "done" #${endAt})`);
+  }
   assert.equal(cu.msgs.filter((m) => m.type === 'file').length, 0, 'an opted-out client gets none');
   assert.ok(polls.length >= 1);
   wsFiles.close();
   wsUi.close();
+  wsSlow.close();
 });
 
 test('cancel by tag and all; unknown WS messages get an error', async () => {
