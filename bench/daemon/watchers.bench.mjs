@@ -2,14 +2,15 @@
 // 20,000 x 4 KiB job against none (target: <= 1.05x), and the API meanwhile
 // (GET /api/jobs/ID every 50 ms: target p99 < 10 ms).
 //
-// Two kinds of watchers (watchers.child.mjs, another process, all reading and
-// parsing every message they get): "ui" watchers take job events only, as the
-// web UI and `ferry watch` subscribe; "file" watchers take every per-file
+// Three kinds of watchers (watchers.child.mjs, another process, all reading
+// and parsing every message they get): "ui" watchers take job events only, as
+// the web UI and `ferry watch` subscribe; "file" watchers take every per-file
 // result too (the default subscription: 20,000 messages each, 2,000,000 in
-// all). The job is timed from POST /api/jobs to the `done` event of this
+// all); "batch" watchers take them too, in "files" messages of many results
+// ({"type": "subscribe", "files": "batch"}). KINDS=none,ui picks some. The job is timed from POST /api/jobs to the `done` event of this
 // process's own client (which takes no file events); the poller runs in every
-// case, on its own keep-alive connection. Durable and --no-fsync jobs, none,
-// ui and file watchers: the six turn in order every round, each into a fresh
+// case, on its own keep-alive connection. Durable and --no-fsync jobs, with
+// each kind of watchers and none: they turn in order every round, each into a fresh
 // directory after `sync` and a pause. Also the CPU time (user + system, from
 // /proc) of the daemon and of the watchers' process from POST to "done": the
 // watchers run on the same two cores as the copy here, where in a studio they
@@ -91,7 +92,7 @@ async function oneJob(kind, fsync) {
   return { secs, server, lat, counts, cpu, endAt: performance.timeOrigin + m._t };
 }
 
-const KINDS = ['none', 'ui', 'file'];
+const KINDS = (process.env.KINDS || 'none,ui,file,batch').split(',');
 const kinds = [true, false].flatMap((fsync) => KINDS.map((k) => [k, fsync]));
 const res = new Map(kinds.map((k) => [k.join(), { secs: [], server: [], lat: [], lag: [], daemonCpu: [], watcherCpu: [], short: 0, dropped: 0, files: 0 }]));
 for (let r = 0; r < ROUNDS; r++) {
@@ -108,7 +109,7 @@ for (let r = 0; r < ROUNDS; r++) {
     acc.daemonCpu.push(x.cpu[0]);
     acc.watcherCpu.push(x.cpu[1]);
     if (x.counts) {
-      const want = w === 'file' ? 20000 : 0;
+      const want = w === 'file' || w === 'batch' ? 20000 : 0;
       acc.short += x.counts.filter((c) => c.files !== want).length;
       acc.dropped += x.counts.filter((c) => c.closeCode !== null).length;
       const ends = x.counts.map((c) => c.endedAt).filter((t) => t !== null);
@@ -143,7 +144,7 @@ for (const f of [true, false])
     console.log(latencyRow(`${f ? 'durable' : '--no-fsync'}, watchers: ${label(w)}`, g(w, f).lat));
 console.log('');
 for (const f of [true, false]) {
-  for (const w of ['ui', 'file']) {
+  for (const w of KINDS.filter((k) => k !== 'none')) {
     const many = g(w, f);
     console.log(`${f ? 'durable' : '--no-fsync'}, ${label(w)} watchers: the last watcher saw "done" ` +
       `${median(many.lag).toFixed(0)} ms (median; max ${Math.max(...many.lag).toFixed(0)} ms) after this process's client; ` +

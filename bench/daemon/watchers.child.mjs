@@ -1,15 +1,16 @@
-// bench/daemon/watchers.child.mjs PORT TOKEN N [ui]: N WebSocket clients of
+// bench/daemon/watchers.child.mjs PORT TOKEN N [ui|file|batch]: N WebSocket clients of
 // the daemon, in their own process so that their work does not delay the
 // timings of the parent (watchers.bench.mjs). Each client reads and parses
 // every message it gets: by default every per-file result too (the default
 // subscription); with `ui`, job events only, as the web UI and `ferry watch`
-// subscribe. IPC: sends {ready} once every client got its hello; on {stop: ID}
+// subscribe; with `batch`, every result in "files" messages of many. IPC: sends {ready} once every client got its hello; on {stop: ID}
 // waits until every client has seen job ID end, then sends per-client counts
 // and closes.
 import WebSocket from 'ws';
 
 const [port, token, n] = [process.argv[2], process.argv[3], Number(process.argv[4])];
-const ui = process.argv[5] === 'ui';
+const kind = process.argv[5] || 'file';
+const ui = kind === 'ui';
 const clients = [];
 for (let i = 0; i < n; i++) {
   const c = { msgs: 0, files: 0, bytes: 0, closeCode: null, ended: new Map(), hello: false };
@@ -19,10 +20,11 @@ for (let i = 0; i < n; i++) {
     c.msgs++;
     c.bytes += data.length;
     if (m.type === 'hello') {
-      if (ui) c.ws.send(JSON.stringify({ type: 'subscribe', files: false }));
+      if (kind !== 'file') c.ws.send(JSON.stringify({ type: 'subscribe', files: ui ? false : 'batch' }));
       c.hello = true;
     }
     else if (m.type === 'file') c.files++;
+    else if (m.type === 'files') c.files += m.files.length;
     else if (m.type === 'job' && ['done', 'failed', 'cancelled'].includes(m.job.state) && !c.ended.has(m.job.id))
       c.ended.set(m.job.id, performance.timeOrigin + performance.now());
   });

@@ -322,7 +322,7 @@ static char *metrics(server *srv)
             srv->nclients);
     unsigned file_clients = 0;
     for (ws_client *c = srv->clients; c; c = c->next)
-        file_clients += c->files;
+        file_clients += c->files != REQ_FILES_NONE;
     fprintf(f, "# HELP ferry_ws_file_clients WebSocket clients taking per-file results.\n"
                "# TYPE ferry_ws_file_clients gauge\nferry_ws_file_clients %u\n",
             file_clients);

@@ -52,7 +52,7 @@ typedef struct ws_msg {
 
 typedef struct ws_client {
     struct lws *wsi;
-    bool files;          /* wants per-file events */
+    req_files_mode files; /* how it takes per-file results */
     ws_msg *head, *tail;
     ws_msg *progress;    /* the queued progress messages, one per job at most */
     size_t queued_bytes;

@@ -446,9 +446,17 @@ void req_ws_parse(const char *text, size_t len, req_ws_msg *out)
         return;
     if (!strcmp(type, "subscribe")) {
         json_t *files = json_object_get(out->o, "files");
+        const char *mode = json_string_value(files);
+        if (json_is_boolean(files)) {
+            out->files = json_is_true(files) ? REQ_FILES_EACH : REQ_FILES_NONE;
+        } else if (mode && !strcmp(mode, "batch")) {
+            out->files = REQ_FILES_BATCH;
+        } else if (files) {
+            out->error = "files: true, false or \"batch\"";
+            return;
+        }
         out->kind = WSREQ_SUBSCRIBE;
-        out->has_files = json_is_boolean(files);
-        out->files = json_is_true(files);
+        out->has_files = files != NULL;
     } else if (!strcmp(type, "cancel")) {
         out->id = json_string_value(json_object_get(out->o, "id"));
         out->tag = json_string_value(json_object_get(out->o, "tag"));

@@ -132,13 +132,21 @@ int req_cancel_body(json_t *o, const char **tag, bool *all, req_error *err);
 /* A message a WebSocket client sent. */
 typedef enum {
     WSREQ_BAD = 0,   /* error says why */
-    WSREQ_SUBSCRIBE, /* files: whether it wants per-file events (has_files) */
+    WSREQ_SUBSCRIBE, /* files: how it wants per-file results (has_files) */
     WSREQ_CANCEL,    /* id or tag */
 } req_ws_kind;
 
+/* How a WebSocket client takes per-file results ("files" of a subscribe). */
+typedef enum {
+    REQ_FILES_NONE = 0, /* false: none */
+    REQ_FILES_EACH,     /* true (the default): one "file" message each */
+    REQ_FILES_BATCH,    /* "batch": "files" messages of many results each */
+} req_files_mode;
+
 typedef struct {
     req_ws_kind kind;
-    bool has_files, files;
+    bool has_files;
+    req_files_mode files;
     const char *id, *tag; /* borrowed from the message; valid until release */
     const char *error;    /* WSREQ_BAD: a static message for the client */
     json_t *o;

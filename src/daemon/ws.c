@@ -127,7 +127,10 @@ static void send_text(ws_client *c, const char *text)
     payload_unref(p);
 }
 
-static void broadcast(server *srv, const char *text, const char *job_id, bool progress, bool file)
+/* Queues text for every client, or with `takers` other than REQ_FILES_NONE
+ * (a file result) for the clients that take file results that way. */
+static void broadcast(server *srv, const char *text, const char *job_id, bool progress,
+                      req_files_mode takers)
 {
     ws_payload *p;
 
@@ -135,7 +138,7 @@ static void broadcast(server *srv, const char *text, const char *job_id, bool pr
         return;
     p->refs++;
     for (ws_client *c = srv->clients; c; c = c->next)
-        if (!file || c->files)
+        if (takers == REQ_FILES_NONE || c->files == takers)
             enqueue(c, p, job_id, progress);
     payload_unref(p);
 }
@@ -180,7 +183,7 @@ static void broadcast_job_as(server *srv, const char *id, int as)
     char *text = job_message(srv, id, as);
 
     if (text)
-        broadcast(srv, text, id, as == AS_PROGRESS, false);
+        broadcast(srv, text, id, as == AS_PROGRESS, REQ_FILES_NONE);
     free(text);
 }
 
@@ -213,19 +216,61 @@ static json_t *str_or_null(const char *s)
     return j ? j : json_null();
 }
 
-/* A per-file result, to the clients that take them. */
-static void broadcast_file(server *srv, const ferry_event *ev)
+/* One file result: what a "file" message and an entry of a "files" one hold. */
+static json_t *file_entry(const ferry_event *ev)
 {
-    json_t *o = json_pack("{s:s,s:s,s:o,s:o,s:s,s:o,s:I}", "type", "file", "job_id", ev->job_id,
-                          "path", str_or_null(ev->path), "dest", str_or_null(ev->dest), "state",
-                          ferry_file_result_name(ev->result), "error", str_or_null(ev->message),
-                          "bytes", (json_int_t)ev->bytes);
-    char *text = json_dumps(o, JSON_COMPACT);
+    return json_pack("{s:o,s:o,s:s,s:o,s:I}", "path", str_or_null(ev->path), "dest",
+                     str_or_null(ev->dest), "state", ferry_file_result_name(ev->result), "error",
+                     str_or_null(ev->message), "bytes", (json_int_t)ev->bytes);
+}
 
+/* Sends a job's message carrying o (taken) to the clients that take file
+ * results as `takers`. */
+static void broadcast_files(server *srv, const char *type, const char *job_id, json_t *o,
+                            req_files_mode takers)
+{
+    json_t *m = json_pack("{s:s,s:s}", "type", type, "job_id", job_id);
+    char *text = NULL;
+
+    if (m && !json_object_update(m, o))
+        text = json_dumps(m, JSON_COMPACT);
     if (text)
-        broadcast(srv, text, ev->job_id, false, true);
+        broadcast(srv, text, job_id, false, takers);
     free(text);
+    json_decref(m);
     json_decref(o);
+}
+
+/*
+ * File results for the clients that take them in batches: consecutive results
+ * of one job, up to a pass of the drain, in one "files" message (one frame to
+ * parse instead of hundreds). Sent before anything else of the job, so the
+ * order is the same as one by one.
+ */
+typedef struct {
+    json_t *files;
+    char job_id[16];
+} file_batch;
+
+static void batch_flush(server *srv, file_batch *b)
+{
+    if (!b->files)
+        return;
+    broadcast_files(srv, "files", b->job_id, json_pack("{s:o}", "files", b->files),
+                    REQ_FILES_BATCH);
+    b->files = NULL;
+}
+
+static void batch_add(server *srv, file_batch *b, const ferry_event *ev)
+{
+    if (b->files && strcmp(b->job_id, ev->job_id))
+        batch_flush(srv, b);
+    if (!b->files) {
+        if (!(b->files = json_array()))
+            return;
+        snprintf(b->job_id, sizeof(b->job_id), "%s", ev->job_id);
+    }
+    json_array_append_new(b->files, file_entry(ev));
 }
 
 /*
@@ -238,24 +283,31 @@ static void broadcast_file(server *srv, const ferry_event *ev)
 void ws_drain_events(server *srv)
 {
     ferry_event *ev;
-    bool files = false;
+    bool each = false, batch = false;
+    file_batch b = {0};
     unsigned n = 0;
 
-    for (ws_client *c = srv->clients; c && !files; c = c->next)
-        files = c->files && !c->dropped;
+    for (ws_client *c = srv->clients; c; c = c->next) {
+        each |= c->files == REQ_FILES_EACH && !c->dropped;
+        batch |= c->files == REQ_FILES_BATCH && !c->dropped;
+    }
     while (n < WS_DRAIN_MAX && ferry_sub_next(srv->sub, &ev, 0) == FERRY_OK) {
         n++;
         if (ev->type == FERRY_EVENT_FILE) {
-            if (files)
-                broadcast_file(srv, ev);
+            if (each)
+                broadcast_files(srv, "file", ev->job_id, file_entry(ev), REQ_FILES_EACH);
+            if (batch)
+                batch_add(srv, &b, ev);
         } else {
             /* State changes and the end (final counters, cancel latency). */
+            batch_flush(srv, &b);
             if (ev->type == FERRY_EVENT_STATE)
                 track(srv, ev->job_id, ev->state == FERRY_JOB_RUNNING);
             broadcast_job_as(srv, ev->job_id, ev->state);
         }
         ferry_event_free(ev);
     }
+    batch_flush(srv, &b);
     if (n == WS_DRAIN_MAX)
         lws_cancel_service(srv->ctx); /* more may wait: after the other sockets' turn */
 }
@@ -437,7 +489,7 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
         if (!(c = calloc(1, sizeof(*c))))
             return -1;
         c->wsi = wsi;
-        c->files = true;
+        c->files = REQ_FILES_EACH; /* the default subscription */
         c->next = srv->clients;
         srv->clients = c;
         srv->nclients++;

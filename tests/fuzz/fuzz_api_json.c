@@ -75,6 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     req_ws_parse(text, size, &m);
     if (m.kind == WSREQ_BAD ? !m.error : (m.kind == WSREQ_CANCEL && !m.id && !m.tag))
         abort();
+    if (m.kind == WSREQ_SUBSCRIBE && m.files > REQ_FILES_BATCH)
+        abort();
     req_ws_release(&m);
     return 0;
 }

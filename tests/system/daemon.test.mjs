@@ -233,11 +233,13 @@ test('a burst of file results reaches every client that takes them, each once, b
   // message that each tick replaces in place, ahead of the results queued
   // after it. A job must not show "done" there before its results (100
   // watchers 2 s behind saw it: up to 4,500 results after "done").
-  const wsFiles = d.ws(), wsUi = d.ws(), wsSlow = d.ws();
-  const cf = collect(wsFiles), cu = collect(wsUi), cs = collect(wsSlow);
-  await Promise.all([opened(wsFiles), opened(wsUi), opened(wsSlow)]);
-  await Promise.all([cf, cu, cs].map((c) => c.waitFor((m) => m.type === 'hello')));
+  // wsBatch takes the results in "files" messages of many each.
+  const wsFiles = d.ws(), wsUi = d.ws(), wsSlow = d.ws(), wsBatch = d.ws();
+  const cf = collect(wsFiles), cu = collect(wsUi), cs = collect(wsSlow), cb = collect(wsBatch);
+  await Promise.all([opened(wsFiles), opened(wsUi), opened(wsSlow), opened(wsBatch)]);
+  await Promise.all([cf, cu, cs, cb].map((c) => c.waitFor((m) => m.type === 'hello')));
   wsUi.send(JSON.stringify({ type: 'subscribe', files: false }));
+  wsBatch.send(JSON.stringify({ type: 'subscribe', files: 'batch' }));
   await sleep(100);
   wsSlow._socket.pause();
   const r = (await d.api('POST', '/api/jobs', { sources: [many], dest: dest('burst') })).json;
@@ -255,8 +257,9 @@ test('a burst of file results reaches every client that takes them, each once, b
   wsSlow._socket.resume();
   await cs.waitFor((m) => m.type === 'job' && m.job.id === r.id && m.job.state === 'done', 60000);
   for (let i = 0; i < 200 && cs.msgs.filter((m) => m.type === 'file').length < 2000; i++) await sleep(10);
+  const seenOf = (c) => c.msgs.filter((m) => m.type === 'file' && m.job_id === r.id).map((m) => m.path);
   for (const [name, c] of [['a client that keeps up', cf], ['a client that read nothing during the job', cs]]) {
-    const seen = c.msgs.filter((m) => m.type === 'file' && m.job_id === r.id).map((m) => m.path);
+    const seen = seenOf(c);
     assert.equal(seen.length, 2000, `${name}: every result once`);
     assert.equal(new Set(seen).size, 2000, name);
     const endAt = c.msgs.findIndex((m) => m.type === 'job' && m.job.id === r.id && ['done', 'failed'].includes(m.job.state));
@@ -264,10 +267,23 @@ test('a burst of file results reaches every client that takes them, each once, b
     assert.ok(lastFile < endAt, `${name}: the results come before the job's "done" (last result #${lastFile}, first "done" #${endAt})`);
   }
   assert.equal(cu.msgs.filter((m) => m.type === 'file').length, 0, 'an opted-out client gets none');
+  await cb.waitFor((m) => m.type === 'job' && m.job.id === r.id && m.job.state === 'done', 60000);
+  const batches = cb.msgs.filter((m) => m.type === 'files' && m.job_id === r.id);
+  const batched = batches.flatMap((m) => m.files);
+  assert.equal(cb.msgs.filter((m) => m.type === 'file').length, 0, 'a batch client gets no single results');
+  assert.equal(batched.length, 2000, 'a batch client: every result once');
+  assert.equal(new Set(batched.map((f) => f.path)).size, 2000);
+  assert.ok(batched.every((f) => f.state === 'done' && f.error === null && f.bytes === 1 && f.dest.startsWith(dest('burst'))));
+  // As many as the loop drains in one pass: the results committed together.
+  assert.ok(batches.length < 2000, `results come many a message (${batches.length} messages)`);
+  const firstDone = cb.msgs.findIndex((m) => m.type === 'job' && m.job.id === r.id && m.job.state === 'done');
+  assert.ok(cb.msgs.findLastIndex((m) => m.type === 'files' && m.job_id === r.id) < firstDone, 'batches before "done"');
+  assert.deepEqual(batched.map((f) => f.path), seenOf(cf), 'in the order one by one');
   assert.ok(polls.length >= 1);
   wsFiles.close();
   wsUi.close();
   wsSlow.close();
+  wsBatch.close();
 });
 
 test('cancel by tag and all; unknown WS messages get an error', async () => {
@@ -286,7 +302,14 @@ test('cancel by tag and all; unknown WS messages get an error', async () => {
   const c = collect(ws);
   await opened(ws);
   ws.send('{"type":"frobnicate"}');
-  await c.waitFor((m) => m.type === 'error');
+  await c.waitFor((m) => m.type === 'error' && /unknown/.test(m.message));
+  ws.send('{"type":"subscribe","files":"some"}');
+  await c.waitFor((m) => m.type === 'error' && /files: true, false or "batch"/.test(m.message));
+  // A WebSocket cancel of a job that already ended: an error saying so.
+  const ended = (await d.api('POST', '/api/jobs', { sources: [join(src, 'small.bin')], dest: dest('ended') })).json;
+  await c.waitFor((m) => m.type === 'job' && m.job.id === ended.id && m.job.state === 'done');
+  ws.send(JSON.stringify({ type: 'cancel', id: ended.id }));
+  await c.waitFor((m) => m.type === 'error' && m.message.includes(ended.id) && /ended/.test(m.message));
   ws.close();
 });
 
