@@ -10,6 +10,7 @@
 #ifndef FERRY_EVENTS_H
 #define FERRY_EVENTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct ferry_bus ferry_bus;
@@ -56,13 +57,14 @@ void ferry_bus_free(ferry_bus *bus);
 int ferry_bus_subscribe(ferry_bus *bus, ferry_sub **out, void (*notify)(void *), void *arg);
 
 /*
- * Makes per-file results lazy for this subscriber: they are still queued,
- * never dropped, but no longer wake it (nor call its notify); state changes
- * and the end still do. For a subscriber that polls on its own clock (a
- * progress bar, the journal's group commit), this saves a thread wake-up per
- * file. Call before events flow.
+ * Makes per-file results lazy for this subscriber (or eager again): they are
+ * still queued, never dropped, but no longer wake it (nor call its notify);
+ * state changes and the end still do, whatever waits before them. For a
+ * subscriber that drains on its own clock anyway (a progress bar, the
+ * journal's group commit, a daemon no client of which takes results), this
+ * saves a thread wake-up per file. May be called at any time.
  */
-void ferry_sub_lazy_files(ferry_sub *sub);
+void ferry_sub_lazy_files(ferry_sub *sub, bool lazy);
 
 /* Removes and frees a subscriber and what it still had queued. */
 void ferry_bus_unsubscribe(ferry_bus *bus, ferry_sub *sub);

@@ -221,7 +221,7 @@ int cli_subscribe(ferry_manager *m)
         fprintf(stderr, "ferry: cannot start: %s\n", ferry_error_last());
         return 1;
     }
-    ferry_sub_lazy_files(early_sub); /* drained every 100 ms with the bar; a state change wakes us */
+    ferry_sub_lazy_files(early_sub, true); /* drained every 100 ms with the bar; a state change wakes us */
     return 0;
 }
 

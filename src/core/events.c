@@ -28,6 +28,7 @@ struct ferry_sub {
     void (*notify)(void *);
     void *arg;
     bool lazy_files;        /* file results do not wake it */
+    bool notified;          /* notify called since the queue was last empty */
     bool waiting;           /* a consumer sleeps on `ready` (under lock) */
     bool interrupted;       /* waits end at once (ferry__sub_interrupt) */
     struct ferry_sub *next; /* in bus->subs, under bus->lock */
@@ -149,7 +150,7 @@ void ferry__bus_publish(ferry_bus *bus, const ferry_event *tmpl)
             continue; /* out of memory: nothing better to do than to lose it */
         pthread_mutex_lock(&sub->lock);
         bool wake = !(sub->lazy_files && tmpl->type == FERRY_EVENT_FILE);
-        bool was_empty = !sub->head;
+        bool notify = wake && !sub->notified && sub->notify;
         if (sub->tail)
             sub->tail->next = ev;
         else
@@ -157,9 +158,12 @@ void ferry__bus_publish(ferry_bus *bus, const ferry_event *tmpl)
         sub->tail = ev;
         if (wake && sub->waiting)
             pthread_cond_signal(&sub->ready); /* a futex call only when someone sleeps */
+        sub->notified |= notify;
         pthread_mutex_unlock(&sub->lock);
-        if (wake && was_empty && sub->notify)
-            sub->notify(sub->arg); /* one wake per batch: only into an empty queue */
+        /* One wake per batch: the first waking event since the consumer last
+         * emptied the queue (lazy results may wait before it). */
+        if (notify)
+            sub->notify(sub->arg);
     }
     pthread_mutex_unlock(&bus->lock);
 }
@@ -188,6 +192,8 @@ int ferry_sub_next(ferry_sub *sub, ferry_event **out, int timeout_ms)
             sub->tail = NULL;
         (*out)->next = NULL;
     }
+    if (!sub->head)
+        sub->notified = false; /* emptied: the next waking event notifies */
     pthread_mutex_unlock(&sub->lock);
     return *out ? FERRY_OK : FERRY_ETIMEOUT;
 }
@@ -200,10 +206,10 @@ void ferry__sub_interrupt(ferry_sub *sub)
     pthread_mutex_unlock(&sub->lock);
 }
 
-void ferry_sub_lazy_files(ferry_sub *sub)
+void ferry_sub_lazy_files(ferry_sub *sub, bool lazy)
 {
     pthread_mutex_lock(&sub->lock);
-    sub->lazy_files = true;
+    sub->lazy_files = lazy;
     pthread_mutex_unlock(&sub->lock);
 }
 

@@ -567,7 +567,7 @@ int ferry__journal_open(ferry__journal **out, const char *dir, ferry_bus *bus,
     recover(j);
     if ((rc = ferry_bus_subscribe(bus, &j->sub, NULL, NULL)))
         goto fail;
-    ferry_sub_lazy_files(j->sub); /* results wait for the next group commit */
+    ferry_sub_lazy_files(j->sub, true); /* results wait for the next group commit */
     if (pthread_create(&j->writer, NULL, writer_main, j) != 0) {
         rc = ferry__error(FERRY_EOS, "cannot start the journal thread");
         goto fail;
