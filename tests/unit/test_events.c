@@ -24,6 +24,19 @@ static void publish(ferry_bus *bus, ferry_event_type type)
     ferry__bus_publish(bus, &ev);
 }
 
+/* A bus with one subscriber whose notify counts its calls into *calls. */
+static void open_bus(ferry_bus **bus, ferry_sub **sub, int *calls)
+{
+    assert_int_equal(ferry_bus_new(bus), FERRY_OK);
+    assert_int_equal(ferry_bus_subscribe(*bus, sub, count, calls), FERRY_OK);
+}
+
+static void close_bus(ferry_bus *bus, ferry_sub *sub)
+{
+    ferry_bus_unsubscribe(bus, sub);
+    ferry_bus_free(bus);
+}
+
 /* Takes every queued event; returns how many, checking their types in order. */
 static int drain(ferry_sub *sub, const ferry_event_type *want, int nwant)
 {
@@ -48,8 +61,7 @@ static void test_notify_once_per_batch(void **state)
     const ferry_event_type all[] = {FERRY_EVENT_FILE, FERRY_EVENT_FILE, FERRY_EVENT_STATE};
     (void)state;
 
-    assert_int_equal(ferry_bus_new(&bus), FERRY_OK);
-    assert_int_equal(ferry_bus_subscribe(bus, &sub, count, &calls), FERRY_OK);
+    open_bus(&bus, &sub, &calls);
     publish(bus, FERRY_EVENT_FILE);
     publish(bus, FERRY_EVENT_FILE);
     publish(bus, FERRY_EVENT_STATE);
@@ -57,8 +69,7 @@ static void test_notify_once_per_batch(void **state)
     assert_int_equal(drain(sub, all, 3), 3);
     publish(bus, FERRY_EVENT_FILE);
     assert_int_equal(calls, 2); /* emptied: the next one notifies again */
-    ferry_bus_unsubscribe(bus, sub);
-    ferry_bus_free(bus);
+    close_bus(bus, sub);
 }
 
 /*
@@ -76,8 +87,7 @@ static void test_lazy_files_then_state(void **state)
                                       FERRY_EVENT_FILE};
     (void)state;
 
-    assert_int_equal(ferry_bus_new(&bus), FERRY_OK);
-    assert_int_equal(ferry_bus_subscribe(bus, &sub, count, &calls), FERRY_OK);
+    open_bus(&bus, &sub, &calls);
     ferry_sub_lazy_files(sub, true);
     publish(bus, FERRY_EVENT_FILE);
     publish(bus, FERRY_EVENT_FILE);
@@ -91,8 +101,7 @@ static void test_lazy_files_then_state(void **state)
     ferry_sub_lazy_files(sub, false);
     publish(bus, FERRY_EVENT_FILE);
     assert_int_equal(calls, 2);
-    ferry_bus_unsubscribe(bus, sub);
-    ferry_bus_free(bus);
+    close_bus(bus, sub);
 }
 
 int main(void)
