@@ -56,7 +56,8 @@ export async function removeRun(dir, pauseMs = Number(process.env.SETTLE_MS ?? 2
 // in run.dir/STATE.
 export async function benchDaemon(run, extra = [], state = 'state') {
   const t = { dir: run.dir, root: run.dir, state: join(run.dir, state) };
-  const d = await startDaemon(t, ['--root', DATA, ...extra]);
+  const more = (process.env.SERVE_ARGS || '').split(' ').filter(Boolean); // e.g. SERVE_ARGS=--realtime
+  const d = await startDaemon(t, ['--root', DATA, ...extra, ...more]);
   daemons.add(d.proc);
   return d;
 }

@@ -326,6 +326,10 @@ static char *metrics(server *srv)
     fprintf(f, "# HELP ferry_ws_file_clients WebSocket clients taking per-file results.\n"
                "# TYPE ferry_ws_file_clients gauge\nferry_ws_file_clients %u\n",
             file_clients);
+    fprintf(f, "# HELP ferry_service_realtime 1 when the service loop runs at real-time "
+               "priority (--realtime).\n# TYPE ferry_service_realtime gauge\n"
+               "ferry_service_realtime %d\n",
+            srv->realtime);
     fprintf(f, "# HELP ferry_http_requests_total HTTP requests served.\n# TYPE "
                "ferry_http_requests_total counter\nferry_http_requests_total %llu\n",
             (unsigned long long)srv->http_requests);

@@ -95,6 +95,7 @@ typedef struct server {
     lws_sorted_usec_list_t tick;
     atomic_bool stop;    /* set by the signal thread */
     bool on_exit_wait;
+    bool realtime; /* the service thread runs at SCHED_FIFO (--realtime) */
     /* metrics, service thread */
     uint64_t http_requests;
 } server;

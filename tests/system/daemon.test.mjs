@@ -381,6 +381,44 @@ test('SIGTERM with a running job: journalled; a restart shows it, resume complet
   cleanup(t2);
 });
 
+test('--realtime: the service loop alone at SCHED_FIFO, the threads it starts normal', async () => {
+  const t2 = tempTree();
+  const d2 = await startDaemon(t2, ['--realtime']);
+  try {
+    // /proc/PID/task/TID/stat: after "comm) ", field 40 (rt_priority) and 41 (policy).
+    const sched = (tid) => {
+      const f = readFileSync(`/proc/${d2.proc.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return { prio: Number(f[37]), policy: Number(f[38]) };
+    };
+    const comm = (tid) => readFileSync(`/proc/${d2.proc.pid}/task/${tid}/comm`, 'utf8').trim();
+    const metrics = (await d2.api('GET', '/metrics')).text;
+    if (process.getuid() !== 0) {
+      assert.match(d2.stderr(), /--realtime: cannot use SCHED_FIFO/);
+      assert.match(metrics, /ferry_service_realtime 0/);
+      return;
+    }
+    assert.match(metrics, /ferry_service_realtime 1/);
+    assert.deepEqual(sched(d2.proc.pid), { prio: 1, policy: 1 }, 'the service thread: SCHED_FIFO 1');
+    const plate = join(t2.root, 'plate');
+    writeFileSync(plate, '');
+    truncateSync(plate, 100 * 1024 * 1024);
+    const j = (await d2.api('POST', '/api/jobs', { sources: [plate], dest: join(t2.root, 'out'), bwlimit: '10M' })).json;
+    let runner = null;
+    for (let i = 0; i < 200 && !runner; i++) {
+      runner = readdirSync(`/proc/${d2.proc.pid}/task`).find((tid) => comm(tid) === 'ferry-job') ?? null;
+      if (!runner) await sleep(10);
+    }
+    assert.ok(runner, 'a job runner thread');
+    assert.equal(sched(runner).policy, 0, 'a thread the service loop starts is a normal one');
+    for (const tid of readdirSync(`/proc/${d2.proc.pid}/task`))
+      if (Number(tid) !== d2.proc.pid) assert.equal(sched(tid).policy, 0, `${comm(tid)} is a normal thread`);
+    assert.equal((await d2.api('POST', `/api/jobs/${j.id}/cancel`)).status, 200);
+  } finally {
+    await d2.stop();
+    cleanup(t2);
+  }
+});
+
 test('metrics in Prometheus text', async () => {
   const r = await d.api('GET', '/metrics');
   assert.equal(r.status, 200);
