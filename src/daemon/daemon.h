@@ -152,6 +152,9 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
 void ws_drain_events(server *srv);
 /* The 100 ms tick: pushes progress of running jobs. */
 void ws_tick(lws_sorted_usec_list_t *sul);
+/* Makes file results wake the loop only while a client takes them; call when
+ * a client comes, goes or changes its subscription (and at start). */
+void ws_files_wanted_changed(server *srv);
 /* Tells every client at once that job id was cancelled. */
 void ws_broadcast_cancelled(server *srv, const char *id);
 

@@ -106,25 +106,19 @@ static void session_clear(session *s)
 /* Writes the next part of the answer: the first holds the headers and as much
  * of the body as fits RESP_CHUNK, so that a small answer leaves in one
  * write and one TCP segment (headers and body sent apart arrived as two
- * reads on the client, the second up to 3 ms later on a busy machine). */
+ * reads on the client, the second up to 3 ms later on a busy machine). Each
+ * part is written where it lies: the LWS_PRE bytes lws may use before it are
+ * the headroom, or bytes already sent. */
 static int send_part(struct lws *wsi, session *s)
 {
-    unsigned char buf[LWS_PRE + RESP_CHUNK], *from;
-    size_t n = s->resp_len - s->resp_off;
+    size_t n = s->resp_len - s->resp_off, most = RESP_CHUNK + (s->resp_off ? 0 : s->resp_head);
     bool final;
 
-    if (s->resp_off == 0) {
-        if (n > s->resp_head + RESP_CHUNK)
-            n = s->resp_head + RESP_CHUNK;
-        from = s->resp + LWS_PRE;
-    } else {
-        if (n > RESP_CHUNK)
-            n = RESP_CHUNK;
-        memcpy(buf + LWS_PRE, s->resp + LWS_PRE + s->resp_off, n);
-        from = buf + LWS_PRE;
-    }
+    if (n > most)
+        n = most;
     final = s->resp_off + n == s->resp_len;
-    if (lws_write(wsi, from, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+    if (lws_write(wsi, s->resp + LWS_PRE + s->resp_off, n,
+                  final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
         return -1;
     s->resp_off += n;
     /* Once all is written, WRITEABLE ends the transaction (lws flushes what

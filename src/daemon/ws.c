@@ -273,6 +273,17 @@ static void batch_add(server *srv, file_batch *b, const ferry_event *ev)
     json_array_append_new(b->files, file_entry(ev));
 }
 
+/* Whether a client still served takes file results as `mode`
+ * (REQ_FILES_NONE: in any way). */
+static bool takers(server *srv, req_files_mode mode)
+{
+    for (ws_client *c = srv->clients; c; c = c->next)
+        if (!c->dropped && c->files != REQ_FILES_NONE &&
+            (mode == REQ_FILES_NONE || c->files == mode))
+            return true;
+    return false;
+}
+
 /*
  * Turns the bus's events into messages, WS_DRAIN_MAX at most per pass of the
  * service loop: a job's burst of file results (thousands, each queued for
@@ -283,14 +294,10 @@ static void batch_add(server *srv, file_batch *b, const ferry_event *ev)
 void ws_drain_events(server *srv)
 {
     ferry_event *ev;
-    bool each = false, batch = false;
+    bool each = takers(srv, REQ_FILES_EACH), batch = takers(srv, REQ_FILES_BATCH);
     file_batch b = {0};
     unsigned n = 0;
 
-    for (ws_client *c = srv->clients; c; c = c->next) {
-        each |= c->files == REQ_FILES_EACH && !c->dropped;
-        batch |= c->files == REQ_FILES_BATCH && !c->dropped;
-    }
     while (n < WS_DRAIN_MAX && ferry_sub_next(srv->sub, &ev, 0) == FERRY_OK) {
         n++;
         if (ev->type == FERRY_EVENT_FILE) {
@@ -316,13 +323,9 @@ void ws_drain_events(server *srv)
  * of 20,000 files woke it 20,000 times, each a poll() over every socket
  * (100 idle watchers: 100 descriptors a wake-up). Otherwise they wait in the
  * bus for the tick's drain, and a state change drains them in order. */
-static void files_wanted_changed(server *srv)
+void ws_files_wanted_changed(server *srv)
 {
-    bool any = false;
-
-    for (ws_client *c = srv->clients; c && !any; c = c->next)
-        any = c->files != REQ_FILES_NONE && !c->dropped;
-    ferry_sub_lazy_files(srv->sub, !any);
+    ferry_sub_lazy_files(srv->sub, !takers(srv, REQ_FILES_NONE));
 }
 
 void ws_tick(lws_sorted_usec_list_t *sul)
@@ -330,7 +333,7 @@ void ws_tick(lws_sorted_usec_list_t *sul)
     server *srv = lws_container_of(sul, server, tick);
     uint64_t now = (uint64_t)lws_now_usecs() * 1000;
 
-    ws_drain_events(srv); /* results that did not wake the loop (files_wanted_changed) */
+    ws_drain_events(srv); /* results that did not wake the loop (ws_files_wanted_changed) */
 
     for (live_job *j = srv->live; j; j = j->next) {
         ferry_progress p;
@@ -387,7 +390,7 @@ static void on_message(server *srv, ws_client *c, const char *text, size_t len)
     } else if (m.kind == WSREQ_SUBSCRIBE) {
         if (m.has_files) {
             c->files = m.files;
-            files_wanted_changed(srv);
+            ws_files_wanted_changed(srv);
         }
     } else if (m.id) {
         int rc = ferry_manager_cancel(srv->m, m.id);
@@ -423,7 +426,7 @@ static void client_free(server *srv, ws_client *c)
     free(c->rx);
     free(c);
     srv->nclients--;
-    files_wanted_changed(srv);
+    ws_files_wanted_changed(srv);
 }
 
 /* The header of an unmasked, final text frame (RFC 6455 5.2); its length. */
@@ -511,7 +514,7 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
         c->next = srv->clients;
         srv->clients = c;
         srv->nclients++;
-        files_wanted_changed(srv);
+        ws_files_wanted_changed(srv);
         s->client = c;
         send_hello(srv, c);
         return 0;
