@@ -18,6 +18,7 @@
 // per-round ratios (the steadier one on this disk).
 import { fork, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collect, opened } from '../../tests/system/daemon_lib.mjs';
@@ -28,6 +29,7 @@ import {
 
 const ROUNDS = Number(process.env.ROUNDS || 5);
 const WATCHERS = Number(process.env.WATCHERS || 100);
+const WATCHERS_NICE = Number(process.env.WATCHERS_NICE || 0);
 const small = dataset('small');
 checkSpace(ROUNDS * 6 * 0.2 + 1);
 const run = runDir('watchers');
@@ -51,6 +53,7 @@ function cpuOf(pid) {
 
 async function startWatchers(n, kind) {
   const child = fork(fileURLToPath(new URL('./watchers.child.mjs', import.meta.url)), [String(d.port), d.token, String(n), kind]);
+  if (WATCHERS_NICE) setPriority(child.pid, WATCHERS_NICE);
   const ready = await new Promise((resolve) => child.once('message', (m) => resolve(m.ready)));
   if (ready !== n) throw new Error(`only ${ready} of ${n} watchers connected`);
   return child;

@@ -33,11 +33,19 @@
 #define TICK_MS 100                /* progress pushes: at most 10 per second per job */
 #define WS_WRITE_BATCH (64u << 10) /* bytes of frames written per SERVER_WRITEABLE */
 #define WS_DRAIN_MAX 256           /* bus events made into messages per service pass */
+#define FILES_FLUSH_MS 10          /* file results go out in a pass this often at most */
 
-/* A message's JSON, made once and shared by every client it is queued for. */
+/*
+ * A message's JSON, made once and shared by every client it is queued for;
+ * or, `framed`, a run of whole frames (many file results: ws.c), written as
+ * they lie. `pre` is lws's headroom before the data.
+ */
 typedef struct ws_payload {
     unsigned refs;
+    bool framed;
     size_t len;
+    size_t cap; /* of data, while a run is being filled */
+    unsigned char pre[LWS_PRE];
     unsigned char data[];
 } ws_payload;
 
@@ -93,6 +101,8 @@ typedef struct server {
     size_t wcap;
     live_job *live;
     lws_sorted_usec_list_t tick;
+    lws_sorted_usec_list_t files_flush; /* while a client takes file results */
+    bool files_flush_on;
     atomic_bool stop;    /* set by the signal thread */
     bool on_exit_wait;
     bool realtime; /* the service thread runs at SCHED_FIFO (--realtime) */

@@ -18,17 +18,49 @@
 #include "daemon.h"
 #include "ferry/common.h"
 
-static ws_payload *payload_new(const char *text)
+static ws_payload *payload_alloc(size_t cap)
 {
-    size_t len = strlen(text);
-    ws_payload *p = malloc(sizeof(*p) + len);
+    ws_payload *p = malloc(sizeof(*p) + cap);
 
     if (p) {
         p->refs = 0;
-        p->len = len;
-        memcpy(p->data, text, len);
+        p->framed = false;
+        p->len = 0;
+        p->cap = cap;
     }
     return p;
+}
+
+static ws_payload *payload_new(const char *text)
+{
+    size_t len = strlen(text);
+    ws_payload *p = payload_alloc(len);
+
+    if (p) {
+        memcpy(p->data, text, len);
+        p->len = len;
+    }
+    return p;
+}
+
+/* The header of an unmasked, final text frame (RFC 6455 5.2); its length. */
+static size_t frame_header(unsigned char *h, size_t len)
+{
+    h[0] = 0x81;
+    if (len < 126) {
+        h[1] = (unsigned char)len;
+        return 2;
+    }
+    if (len <= 0xffff) {
+        h[1] = 126;
+        h[2] = (unsigned char)(len >> 8);
+        h[3] = (unsigned char)len;
+        return 4;
+    }
+    h[1] = 127;
+    for (int i = 0; i < 8; i++)
+        h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+    return 10;
 }
 
 static void payload_unref(ws_payload *p)
@@ -127,20 +159,25 @@ static void send_text(ws_client *c, const char *text)
     payload_unref(p);
 }
 
-/* Queues text for every client, or with `takers` other than REQ_FILES_NONE
- * (a file result) for the clients that take file results that way. */
+/* Queues p for every client, or with `takers` other than REQ_FILES_NONE
+ * (file results) for the clients that take file results that way. */
+static void broadcast_payload(server *srv, ws_payload *p, const char *job_id, bool progress,
+                              req_files_mode takers)
+{
+    p->refs++; /* held across the loop: freed here if no client takes it */
+    for (ws_client *c = srv->clients; c; c = c->next)
+        if (takers == REQ_FILES_NONE || c->files == takers)
+            enqueue(c, p, job_id, progress);
+    payload_unref(p);
+}
+
 static void broadcast(server *srv, const char *text, const char *job_id, bool progress,
                       req_files_mode takers)
 {
     ws_payload *p;
 
-    if (!srv->clients || !(p = payload_new(text)))
-        return;
-    p->refs++;
-    for (ws_client *c = srv->clients; c; c = c->next)
-        if (takers == REQ_FILES_NONE || c->files == takers)
-            enqueue(c, p, job_id, progress);
-    payload_unref(p);
+    if (srv->clients && (p = payload_new(text)))
+        broadcast_payload(srv, p, job_id, progress, takers);
 }
 
 /*
@@ -206,8 +243,10 @@ static void track(server *srv, const char *id, bool running)
             return;
         }
     }
-    if (running && (*p = calloc(1, sizeof(live_job))))
+    if (running && (*p = calloc(1, sizeof(live_job)))) {
         snprintf((*p)->id, sizeof((*p)->id), "%s", id);
+        ws_files_wanted_changed(srv); /* results are on their way */
+    }
 }
 
 static json_t *str_or_null(const char *s)
@@ -224,21 +263,60 @@ static json_t *file_entry(const ferry_event *ev)
                      str_or_null(ev->message), "bytes", (json_int_t)ev->bytes);
 }
 
-/* Sends a job's message carrying o (taken) to the clients that take file
- * results as `takers`. */
-static void broadcast_files(server *srv, const char *type, const char *job_id, json_t *o,
-                            req_files_mode takers)
+/* The text of a job's message of type `type` carrying o (taken); NULL when
+ * out of memory. */
+static char *files_text(const char *type, const char *job_id, json_t *o)
 {
     json_t *m = json_pack("{s:s,s:s}", "type", type, "job_id", job_id);
     char *text = NULL;
 
     if (m && !json_object_update(m, o))
         text = json_dumps(m, JSON_COMPACT);
-    if (text)
-        broadcast(srv, text, job_id, false, takers);
-    free(text);
     json_decref(m);
     json_decref(o);
+    return text;
+}
+
+/*
+ * File results for the clients that take them one by one. Each result is a
+ * message of its own, as the API says, but consecutive results are framed
+ * once, into a run of up to WS_WRITE_BATCH bytes of whole frames, queued as
+ * one entry for each such client and written as it lies. Queued and framed
+ * per message and per client, 100 watchers of a 20,000-file job made
+ * 2,000,000 queue entries, each framed and copied again at the write.
+ */
+static void run_flush(server *srv, ws_payload **run)
+{
+    ws_payload *p = *run;
+
+    if (!p)
+        return;
+    *run = NULL;
+    ws_payload *fit = realloc(p, sizeof(*p) + p->len); /* runs may wait long in queues */
+    if (fit) {
+        p = fit;
+        p->cap = p->len;
+    }
+    broadcast_payload(srv, p, NULL, false, REQ_FILES_EACH);
+}
+
+static void run_add(server *srv, ws_payload **run, const ferry_event *ev)
+{
+    char *text = files_text("file", ev->job_id, file_entry(ev));
+    size_t len = text ? strlen(text) : 0, need = 10 + len;
+
+    if (!text)
+        return;
+    if (*run && (*run)->len + need > (*run)->cap)
+        run_flush(srv, run);
+    if (*run || (*run = payload_alloc(need > WS_WRITE_BATCH ? need : WS_WRITE_BATCH))) {
+        ws_payload *p = *run;
+        p->framed = true;
+        p->len += frame_header(p->data + p->len, len);
+        memcpy(p->data + p->len, text, len);
+        p->len += len;
+    }
+    free(text);
 }
 
 /*
@@ -254,10 +332,14 @@ typedef struct {
 
 static void batch_flush(server *srv, file_batch *b)
 {
+    char *text;
+
     if (!b->files)
         return;
-    broadcast_files(srv, "files", b->job_id, json_pack("{s:o}", "files", b->files),
-                    REQ_FILES_BATCH);
+    text = files_text("files", b->job_id, json_pack("{s:o}", "files", b->files));
+    if (text)
+        broadcast(srv, text, b->job_id, false, REQ_FILES_BATCH);
+    free(text);
     b->files = NULL;
 }
 
@@ -296,17 +378,20 @@ void ws_drain_events(server *srv)
     ferry_event *ev;
     bool each = takers(srv, REQ_FILES_EACH), batch = takers(srv, REQ_FILES_BATCH);
     file_batch b = {0};
+    ws_payload *run = NULL;
     unsigned n = 0;
 
     while (n < WS_DRAIN_MAX && ferry_sub_next(srv->sub, &ev, 0) == FERRY_OK) {
         n++;
         if (ev->type == FERRY_EVENT_FILE) {
             if (each)
-                broadcast_files(srv, "file", ev->job_id, file_entry(ev), REQ_FILES_EACH);
+                run_add(srv, &run, ev);
             if (batch)
                 batch_add(srv, &b, ev);
         } else {
-            /* State changes and the end (final counters, cancel latency). */
+            /* State changes and the end (final counters, cancel latency),
+             * after the results before them. */
+            run_flush(srv, &run);
             batch_flush(srv, &b);
             if (ev->type == FERRY_EVENT_STATE)
                 track(srv, ev->job_id, ev->state == FERRY_JOB_RUNNING);
@@ -314,18 +399,38 @@ void ws_drain_events(server *srv)
         }
         ferry_event_free(ev);
     }
+    run_flush(srv, &run);
     batch_flush(srv, &b);
     if (n == WS_DRAIN_MAX)
         lws_cancel_service(srv->ctx); /* more may wait: after the other sockets' turn */
 }
 
-/* File results wake the service loop only while a client takes them: a job
- * of 20,000 files woke it 20,000 times, each a poll() over every socket
- * (100 idle watchers: 100 descriptors a wake-up). Otherwise they wait in the
- * bus for the tick's drain, and a state change drains them in order. */
+/*
+ * File results never wake the service loop (the bus holds them lazily): a
+ * job of 20,000 files woke it 20,000 times, each a poll() over every socket,
+ * and each pass sent its one or two results to every client that takes them,
+ * one send() each (100 watchers: 1,200,000 sends of a few hundred bytes for
+ * two jobs). While a client takes them, a pass every FILES_FLUSH_MS sends
+ * what came meanwhile, up to WS_WRITE_BATCH bytes a send, as long as a job
+ * runs; otherwise they wait for the tick's drain. A state change still wakes
+ * the loop at once, and is drained after the results before it.
+ */
+static void files_flush(lws_sorted_usec_list_t *sul)
+{
+    server *srv = lws_container_of(sul, server, files_flush);
+
+    srv->files_flush_on = false;
+    ws_drain_events(srv);
+    ws_files_wanted_changed(srv);
+}
+
 void ws_files_wanted_changed(server *srv)
 {
-    ferry_sub_lazy_files(srv->sub, !takers(srv, REQ_FILES_NONE));
+    if (!srv->files_flush_on && srv->live && takers(srv, REQ_FILES_NONE)) {
+        srv->files_flush_on = true;
+        lws_sul_schedule(srv->ctx, 0, &srv->files_flush, files_flush,
+                         FILES_FLUSH_MS * LWS_US_PER_MS);
+    }
 }
 
 void ws_tick(lws_sorted_usec_list_t *sul)
@@ -333,7 +438,7 @@ void ws_tick(lws_sorted_usec_list_t *sul)
     server *srv = lws_container_of(sul, server, tick);
     uint64_t now = (uint64_t)lws_now_usecs() * 1000;
 
-    ws_drain_events(srv); /* results that did not wake the loop (ws_files_wanted_changed) */
+    ws_drain_events(srv); /* results nobody takes (ws_files_wanted_changed) */
 
     for (live_job *j = srv->live; j; j = j->next) {
         ferry_progress p;
@@ -429,41 +534,32 @@ static void client_free(server *srv, ws_client *c)
     ws_files_wanted_changed(srv);
 }
 
-/* The header of an unmasked, final text frame (RFC 6455 5.2); its length. */
-static size_t frame_header(unsigned char *h, size_t len)
-{
-    h[0] = 0x81;
-    if (len < 126) {
-        h[1] = (unsigned char)len;
-        return 2;
-    }
-    if (len <= 0xffff) {
-        h[1] = 126;
-        h[2] = (unsigned char)(len >> 8);
-        h[3] = (unsigned char)len;
-        return 4;
-    }
-    h[1] = 127;
-    for (int i = 0; i < 8; i++)
-        h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-    return 10;
-}
-
 /*
  * Writes the client's queued messages, up to WS_WRITE_BATCH bytes of them,
  * as whole WebSocket frames in one write: one system call for many small
  * messages (a job of 20,000 files sends 20,000 file results to each
- * watcher). The frames are made here and handed to lws as raw bytes
- * (LWS_WRITE_HTTP goes out unframed on a WebSocket in lws 4.1); lws keeps
- * what the socket does not take and sends it before anything else.
+ * watcher). The frames are made here, or were made once for every client
+ * (a run of file results: written from where it lies when it comes first
+ * and is long or alone, else gathered with what follows),
+ * and handed to lws as raw bytes (LWS_WRITE_HTTP goes out unframed on a
+ * WebSocket in lws 4.1, and lws writes nothing before them); lws keeps what
+ * the socket does not take and sends it before anything else.
  */
 static int write_frames(server *srv, struct lws *wsi, ws_client *c)
 {
     size_t off = 0;
 
+    if (c->head && c->head->p->framed && (c->head->p->len >= WS_WRITE_BATCH / 2 || !c->head->next)) {
+        ws_msg *m = dequeue(c);
+        int rc = lws_write(wsi, m->p->data, m->p->len, LWS_WRITE_HTTP) < (int)m->p->len ? -1 : 0;
+        msg_free(m);
+        if (rc == 0 && c->head)
+            lws_callback_on_writable(wsi);
+        return rc;
+    }
     while (c->head) {
         ws_msg *m = c->head;
-        size_t need = off + 10 + m->p->len;
+        size_t need = off + (m->p->framed ? 0 : 10) + m->p->len;
         if (off > 0 && need > WS_WRITE_BATCH)
             break;
         if (need > srv->wcap) {
@@ -475,7 +571,8 @@ static int write_frames(server *srv, struct lws *wsi, ws_client *c)
             srv->wcap = cap;
         }
         unsigned char *out = srv->wbuf + LWS_PRE;
-        off += frame_header(out + off, m->p->len);
+        if (!m->p->framed)
+            off += frame_header(out + off, m->p->len);
         memcpy(out + off, m->p->data, m->p->len);
         off += m->p->len;
         msg_free(dequeue(c));
