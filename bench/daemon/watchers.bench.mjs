@@ -16,9 +16,8 @@
 // watchers run on the same two cores as the copy here, where in a studio they
 // are browsers on other machines. Ratios: of medians, and the median of the
 // per-round ratios (the steadier one on this disk).
-import { fork, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collect, opened } from '../../tests/system/daemon_lib.mjs';
@@ -52,8 +51,9 @@ function cpuOf(pid) {
 }
 
 async function startWatchers(n, kind) {
-  const child = fork(fileURLToPath(new URL('./watchers.child.mjs', import.meta.url)), [String(d.port), d.token, String(n), kind]);
-  if (WATCHERS_NICE) setPriority(child.pid, WATCHERS_NICE);
+  // Under nice(1), so that every thread of the process (V8's, libuv's) is niced.
+  const args = [fileURLToPath(new URL('./watchers.child.mjs', import.meta.url)), String(d.port), d.token, String(n), kind];
+  const child = spawn('nice', ['-n', String(WATCHERS_NICE), process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise((resolve) => child.once('message', (m) => resolve(m.ready)));
   if (ready !== n) throw new Error(`only ${ready} of ${n} watchers connected`);
   return child;

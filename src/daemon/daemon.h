@@ -34,6 +34,7 @@
 #define WS_WRITE_BATCH (64u << 10) /* bytes of frames written per SERVER_WRITEABLE */
 #define WS_DRAIN_MAX 256           /* bus events made into messages per service pass */
 #define FILES_FLUSH_MS 10          /* file results go out in a pass this often at most */
+#define WS_TURN_BUDGET (512u << 10) /* WebSocket bytes sent per turn of the service loop */
 
 /*
  * A message's JSON, made once and shared by every client it is queued for;
@@ -43,6 +44,7 @@
 typedef struct ws_payload {
     unsigned refs;
     bool framed;
+    bool bulk; /* file results: sent at normal priority (serve_lower) */
     size_t len;
     size_t cap; /* of data, while a run is being filled */
     unsigned char pre[LWS_PRE];
@@ -97,6 +99,8 @@ typedef struct server {
     conn *idle_head, *idle_tail; /* connections waiting for a request, oldest first */
     unsigned nidle, max_idle;
     uint64_t conns_dropped; /* closed for a full idle list or a passed deadline */
+    json_t *file_msg;    /* a "file" message, its fields set for each result (ws.c) */
+    size_t turn_bytes;   /* sent to WebSocket clients in this turn of the loop */
     unsigned char *wbuf; /* LWS_PRE + wcap: frames being written to one client */
     size_t wcap;
     live_job *live;
@@ -106,6 +110,7 @@ typedef struct server {
     atomic_bool stop;    /* set by the signal thread */
     bool on_exit_wait;
     bool realtime; /* the service thread runs at SCHED_FIFO (--realtime) */
+    bool lowered;  /* ... but this turn at normal priority (serve_lower) */
     /* metrics, service thread */
     uint64_t http_requests;
 } server;
@@ -165,6 +170,9 @@ void ws_tick(lws_sorted_usec_list_t *sul);
 /* Makes file results wake the loop only while a client takes them; call when
  * a client comes, goes or changes its subscription (and at start). */
 void ws_files_wanted_changed(server *srv);
+
+/* serve.c: --realtime: the rest of this turn of the loop at normal priority. */
+void serve_lower(server *srv);
 /* Tells every client at once that job id was cancelled. */
 void ws_broadcast_cancelled(server *srv, const char *id);
 

@@ -226,23 +226,47 @@ static void wake_service(void *arg)
  * --realtime: the service thread at SCHED_FIFO 1. At normal priority a woken
  * service thread waited 5 to 8 ms for a core during a durable copy (copy
  * threads running to the tick, the kernel's writeback and loop workers), and
- * its client as long again: API p99 16 to 20 ms (4 to 9 ms with it). Opt-in:
- * with 100 clients taking every file result the loop is busy all along and,
- * at this priority, takes a core from the copy (a job 2x to 5x slower,
- * docs/benchmarks.md). SCHED_RESET_ON_FORK: the threads it starts (a job's
- * runner and committer) are normal ones. Not permitted: a warning, and
- * normal priority.
+ * its client as long again: API p99 16 to 20 ms (4 to 9 ms with it).
+ * SCHED_RESET_ON_FORK: the threads it starts (a job's runner and committer)
+ * are normal ones. Not permitted: a warning, and normal priority.
  */
+static int set_fifo(bool on)
+{
+    struct sched_param sp = {.sched_priority = on ? 1 : 0};
+
+    return sched_setscheduler(0, (on ? SCHED_FIFO : SCHED_OTHER) | SCHED_RESET_ON_FORK, &sp);
+}
+
 static void go_realtime(server *srv)
 {
-    struct sched_param sp = {.sched_priority = 1};
-
-    if (sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0) {
+    if (set_fifo(true) == 0) {
         srv->realtime = true;
         return;
     }
     fprintf(stderr, "ferry: --realtime: cannot use SCHED_FIFO: %s; the service loop runs at "
                     "normal priority\n", strerror(errno));
+}
+
+/*
+ * File results for clients that take them are bulk: 100 watchers of a
+ * 20,000-file job are 350 MB of frames. Sent at real-time priority they took
+ * a core from the copy whenever they were ready (jobs 1.2x to 5x slower); so
+ * a turn that sends them drops to normal priority, and the loop is real-time
+ * again before its next poll(): a request still wakes it at once.
+ */
+void serve_lower(server *srv)
+{
+    if (srv->realtime && !srv->lowered && set_fifo(false) == 0)
+        srv->lowered = true;
+}
+
+static void serve_restore(server *srv)
+{
+    if (!srv->lowered)
+        return;
+    srv->lowered = false;
+    if (set_fifo(true) != 0)
+        srv->realtime = false; /* no longer permitted: normal from now on */
 }
 
 static void *signal_main(void *arg)
@@ -420,8 +444,11 @@ int cmd_serve(int argc, char **argv)
 
     if (o.realtime)
         go_realtime(&srv);
-    while (!atomic_load(&srv.stop))
+    while (!atomic_load(&srv.stop)) {
+        srv.turn_bytes = 0; /* one turn: a poll(), then each ready socket served */
         lws_service(srv.ctx, 0);
+        serve_restore(&srv);
+    }
 
     /* Stop accepting; cancel (or let finish) what runs; journal it; exit 0. */
     if (!srv.on_exit_wait)
@@ -432,6 +459,7 @@ int cmd_serve(int argc, char **argv)
     ferry_manager_close(srv.m);
     ferry_roots_free(srv.roots);
     free(srv.wbuf);
+    json_decref(srv.file_msg);
     for (live_job *j = srv.live, *next; j; j = next) {
         next = j->next;
         free(j);

@@ -413,6 +413,21 @@ test('--realtime: the service loop alone at SCHED_FIFO, the threads it starts no
     for (const tid of readdirSync(`/proc/${d2.proc.pid}/task`))
       if (Number(tid) !== d2.proc.pid) assert.equal(sched(tid).policy, 0, `${comm(tid)} is a normal thread`);
     assert.equal((await d2.api('POST', `/api/jobs/${j.id}/cancel`)).status, 200);
+    // File results go out at normal priority (a turn of the loop that sends
+    // them drops to SCHED_OTHER): the loop is real-time again afterwards.
+    const many = join(t2.root, 'many');
+    mkdirSync(many);
+    for (let i = 0; i < 500; i++) writeFileSync(join(many, `f${i}`), 'x');
+    const ws = d2.ws();
+    const c = collect(ws);
+    await opened(ws);
+    await c.waitFor((m) => m.type === 'hello');
+    const k = (await d2.api('POST', '/api/jobs', { sources: [many], dest: join(t2.root, 'out2') })).json;
+    await c.waitFor((m) => m.type === 'job' && m.job.id === k.id && m.job.state === 'done', 60000);
+    assert.equal(c.msgs.filter((m) => m.type === 'file' && m.job_id === k.id).length, 500);
+    await sleep(100);
+    assert.deepEqual(sched(d2.proc.pid), { prio: 1, policy: 1 }, 'the service thread: SCHED_FIFO 1 again');
+    ws.close();
   } finally {
     await d2.stop();
     cleanup(t2);
