@@ -15,7 +15,7 @@
 # default build/ferry) is copied first, so that a rebuild during the run does
 # not change what is measured. Knobs (environment): RUNS (cancels per source,
 # 200), BWLIMIT (of the cancelled copies, 200M), ROUNDS (seq 7, watchers 5),
-# WATCHERS (100), JOBS (jobs per daemon in rss, 2), SIZES (the rss job
+# WATCHERS (100), WATCHERS_NICE (the watchers' process under nice -n, 0), JOBS (jobs per daemon in rss, 2), SIZES (the rss job
 # sizes, 1000,10000,100000), PAUSE_MS (after sync, before each timed run,
 # 2000), SETTLE_MS (after removing a run, 20000).
 # A quick check that everything runs: RUNS=20 ROUNDS=1 WATCHERS=10 JOBS=1.

@@ -14,7 +14,9 @@
 // directory after `sync` and a pause. Also the CPU time (user + system, from
 // /proc) of the daemon and of the watchers' process from POST to "done": the
 // watchers run on the same two cores as the copy here, where in a studio they
-// are browsers on other machines. Ratios: of medians, and the median of the
+// are browsers on other machines: WATCHERS_NICE=19 runs their process under
+// nice(1), so that their own parsing takes the CPU the copy leaves (0, the
+// default: they compete with it as equals). SERVE_ARGS: the daemon's options. Ratios: of medians, and the median of the
 // per-round ratios (the steadier one on this disk).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
