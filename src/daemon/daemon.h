@@ -39,7 +39,8 @@
 /*
  * A message's JSON, made once and shared by every client it is queued for;
  * or, `framed`, a run of whole frames (many file results: ws.c), written as
- * they lie. `pre` is lws's headroom before the data.
+ * they lie. `pre`: headroom before the data, as lws_write() asks (it writes
+ * nothing there for the raw writes made here, in lws 4.1).
  */
 typedef struct ws_payload {
     unsigned refs;

@@ -45,9 +45,8 @@ void cmd_serve_help(FILE *out)
             "  --on-exit P         on SIGTERM/SIGINT: cancel running jobs (default) or wait\n"
             "  --realtime          run the service loop at real-time priority (SCHED_FIFO 1;\n"
             "                      needs CAP_SYS_NICE or RLIMIT_RTPRIO), so that answers\n"
-            "                      never wait for copy threads or the kernel's writeback;\n"
-            "                      not with many clients taking every file result: the\n"
-            "                      loop serving them then takes a core from the copy\n\n"
+            "                      never wait for copy threads or the kernel's writeback\n"
+            "                      (file results for clients go out at normal priority)\n\n"
             "The token is FERRY_TOKEN if set, else generated and kept in <state-dir>/token.\n");
 }
 

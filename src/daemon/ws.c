@@ -576,7 +576,8 @@ static void client_free(server *srv, ws_client *c)
 }
 
 /*
- * Writes the client's queued messages, up to WS_WRITE_BATCH bytes of them,
+ * Writes the client's queued messages, up to WS_WRITE_BATCH bytes of them
+ * (the caller asks for the next writeable when more wait),
  * as whole WebSocket frames in one write: one system call for many small
  * messages (a job of 20,000 files sends 20,000 file results to each
  * watcher). The frames are made here, or were made once for every client
@@ -595,8 +596,6 @@ static int write_frames(server *srv, struct lws *wsi, ws_client *c)
         int rc = lws_write(wsi, m->p->data, m->p->len, LWS_WRITE_HTTP) < (int)m->p->len ? -1 : 0;
         srv->turn_bytes += m->p->len;
         msg_free(m);
-        if (rc == 0 && c->head)
-            lws_callback_on_writable(wsi);
         return rc;
     }
     while (c->head) {
@@ -622,8 +621,6 @@ static int write_frames(server *srv, struct lws *wsi, ws_client *c)
     srv->turn_bytes += off;
     if (off && lws_write(wsi, srv->wbuf + LWS_PRE, off, LWS_WRITE_HTTP) < (int)off)
         return -1;
-    if (c->head)
-        lws_callback_on_writable(wsi);
     return 0;
 }
 
