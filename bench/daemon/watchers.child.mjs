@@ -1,9 +1,11 @@
-// bench/daemon/watchers.child.mjs PORT TOKEN N [ui|file|batch]: N WebSocket clients of
+// bench/daemon/watchers.child.mjs PORT TOKEN N [ui|file|batch|paused]: N WebSocket clients of
 // the daemon, in their own process so that their work does not delay the
 // timings of the parent (watchers.bench.mjs). Each client reads and parses
 // every message it gets: by default every per-file result too (the default
 // subscription); with `ui`, job events only, as the web UI and `ferry watch`
-// subscribe; with `batch`, every result in "files" messages of many. IPC: sends {ready} once every client got its hello; on {stop: ID}
+// subscribe; with `batch`, every result in "files" messages of many; with
+// `paused`, every result too, but unread until the stop (the daemon's work
+// alone: its frames wait in the sockets' buffers). IPC: sends {ready} once every client got its hello; on {stop: ID}
 // waits until every client has seen job ID end, then sends per-client counts
 // and closes.
 import WebSocket from 'ws';
@@ -20,7 +22,8 @@ for (let i = 0; i < n; i++) {
     c.msgs++;
     c.bytes += data.length;
     if (m.type === 'hello') {
-      if (kind !== 'file') c.ws.send(JSON.stringify({ type: 'subscribe', files: ui ? false : 'batch' }));
+      if (kind === 'ui' || kind === 'batch') c.ws.send(JSON.stringify({ type: 'subscribe', files: ui ? false : 'batch' }));
+      if (kind === 'paused') c.ws._socket.pause();
       c.hello = true;
     }
     else if (m.type === 'file') c.files++;
@@ -42,6 +45,7 @@ process.send({ ready: clients.filter((c) => c.hello).length });
 process.on('message', async (m) => {
   if (!m.stop) return;
   const id = m.stop;
+  if (kind === 'paused') for (const c of clients) c.ws._socket.resume();
   const deadline = Date.now() + 60000;
   await poll(() => Date.now() > deadline || clients.every((c) => c.ended.has(id) || c.closeCode !== null));
   process.send({
