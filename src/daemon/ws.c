@@ -256,12 +256,38 @@ static json_t *str_or_null(const char *s)
     return j ? j : json_null();
 }
 
-/* One file result: what a "file" message and an entry of a "files" one hold. */
+/* Sets o's `key` to the string s, or to null when s is absent or not UTF-8
+ * (as json_string() refuses it), reusing the string value already there. */
+static void set_str(json_t *o, const char *key, const char *s)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (s && json_is_string(v) && json_string_set(v, s) == 0)
+        return;
+    json_object_set_new(o, key, str_or_null(s));
+}
+
+/* One file result, what a "file" message and an entry of a "files" one
+ * hold: set in o, in place where o has the fields already. */
+static void set_file_fields(json_t *o, const ferry_event *ev)
+{
+    json_t *bytes = json_object_get(o, "bytes");
+
+    set_str(o, "path", ev->path);
+    set_str(o, "dest", ev->dest);
+    set_str(o, "state", ferry_file_result_name(ev->result));
+    set_str(o, "error", ev->message);
+    if (!json_is_integer(bytes) || json_integer_set(bytes, (json_int_t)ev->bytes) != 0)
+        json_object_set_new(o, "bytes", json_integer((json_int_t)ev->bytes));
+}
+
 static json_t *file_entry(const ferry_event *ev)
 {
-    return json_pack("{s:o,s:o,s:s,s:o,s:I}", "path", str_or_null(ev->path), "dest",
-                     str_or_null(ev->dest), "state", ferry_file_result_name(ev->result), "error",
-                     str_or_null(ev->message), "bytes", (json_int_t)ev->bytes);
+    json_t *o = json_object();
+
+    if (o)
+        set_file_fields(o, ev);
+    return o;
 }
 
 /* The text of a job's message of type `type` carrying o (taken); NULL when
@@ -302,17 +328,6 @@ static void run_flush(server *srv, ws_payload **run)
     broadcast_payload(srv, p, NULL, false, REQ_FILES_EACH);
 }
 
-/* Sets o's `key` to the string s, or to null when s is absent or not UTF-8
- * (as json_string() refuses it), reusing the string value already there. */
-static void set_str(json_t *o, const char *key, const char *s)
-{
-    json_t *v = json_object_get(o, key);
-
-    if (s && json_is_string(v) && json_string_set(v, s) == 0)
-        return;
-    json_object_set_new(o, key, str_or_null(s));
-}
-
 /*
  * Appends one "file" message to the run, made in a message object kept for
  * the purpose (its fields set in place, then written straight into the run):
@@ -323,16 +338,10 @@ static void run_add(server *srv, ws_payload **run, const ferry_event *ev)
 {
     json_t *m = srv->file_msg;
 
-    if (!m && !(m = srv->file_msg = json_pack("{s:s,s:s,s:n,s:n,s:s,s:n,s:I}", "type", "file",
-                                               "job_id", "", "path", "dest", "state", "",
-                                               "error", "bytes", (json_int_t)0)))
+    if (!m && !(m = srv->file_msg = json_pack("{s:s,s:s}", "type", "file", "job_id", "")))
         return;
     set_str(m, "job_id", ev->job_id);
-    set_str(m, "path", ev->path);
-    set_str(m, "dest", ev->dest);
-    set_str(m, "state", ferry_file_result_name(ev->result));
-    set_str(m, "error", ev->message);
-    json_integer_set(json_object_get(m, "bytes"), (json_int_t)ev->bytes);
+    set_file_fields(m, ev);
 
     for (int pass = 0; pass < 2; pass++) {
         ws_payload *p = *run;
