@@ -168,9 +168,9 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
 void ws_drain_events(server *srv);
 /* The 100 ms tick: pushes progress of running jobs. */
 void ws_tick(lws_sorted_usec_list_t *sul);
-/* Makes file results wake the loop only while a client takes them; call when
- * a client comes, goes or changes its subscription (and at start). */
-void ws_files_wanted_changed(server *srv);
+/* Starts the 10 ms drain of file results if a job runs and a client takes
+ * them (ws.c); call when a job starts, a client comes or subscribes. */
+void ws_arm_files_flush(server *srv);
 
 /* serve.c: --realtime: the rest of this turn of the loop at normal priority. */
 void serve_lower(server *srv);

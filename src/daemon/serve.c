@@ -434,7 +434,7 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     pthread_detach(sigthread);
-    ferry_sub_lazy_files(srv.sub, true); /* drained by a timer (ws_files_wanted_changed) */
+    ferry_sub_lazy_files(srv.sub, true); /* drained by a timer (ws_arm_files_flush) */
     write_daemon_json(&srv, state);
     fprintf(stderr, "ferry: serving http://%s:%d/#token=%s\n",
             strcmp(srv.listen_addr, "0.0.0.0") ? srv.listen_addr : "127.0.0.1", srv.port,

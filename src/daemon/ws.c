@@ -246,7 +246,7 @@ static void track(server *srv, const char *id, bool running)
     }
     if (running && (*p = calloc(1, sizeof(live_job)))) {
         snprintf((*p)->id, sizeof((*p)->id), "%s", id);
-        ws_files_wanted_changed(srv); /* results are on their way */
+        ws_arm_files_flush(srv); /* results are on their way */
     }
 }
 
@@ -288,20 +288,6 @@ static json_t *file_entry(const ferry_event *ev)
     if (o)
         set_file_fields(o, ev);
     return o;
-}
-
-/* The text of a job's message of type `type` carrying o (taken); NULL when
- * out of memory. */
-static char *files_text(const char *type, const char *job_id, json_t *o)
-{
-    json_t *m = json_pack("{s:s,s:s}", "type", type, "job_id", job_id);
-    char *text = NULL;
-
-    if (m && !json_object_update(m, o))
-        text = json_dumps(m, JSON_COMPACT);
-    json_decref(m);
-    json_decref(o);
-    return text;
 }
 
 /*
@@ -383,7 +369,9 @@ static void batch_flush(server *srv, file_batch *b)
 
     if (!b->files)
         return;
-    text = files_text("files", b->job_id, json_pack("{s:o}", "files", b->files));
+    json_t *m = json_pack("{s:s,s:s,s:o}", "type", "files", "job_id", b->job_id, "files", b->files);
+    text = m ? json_dumps(m, JSON_COMPACT) : NULL;
+    json_decref(m);
     ws_payload *p = srv->clients && text ? payload_new(text) : NULL;
     if (p) {
         p->bulk = true;
@@ -471,10 +459,10 @@ static void files_flush(lws_sorted_usec_list_t *sul)
 
     srv->files_flush_on = false;
     ws_drain_events(srv);
-    ws_files_wanted_changed(srv);
+    ws_arm_files_flush(srv);
 }
 
-void ws_files_wanted_changed(server *srv)
+void ws_arm_files_flush(server *srv)
 {
     if (!srv->files_flush_on && srv->live && takers(srv, REQ_FILES_NONE)) {
         srv->files_flush_on = true;
@@ -488,7 +476,7 @@ void ws_tick(lws_sorted_usec_list_t *sul)
     server *srv = lws_container_of(sul, server, tick);
     uint64_t now = (uint64_t)lws_now_usecs() * 1000;
 
-    ws_drain_events(srv); /* results nobody takes (ws_files_wanted_changed) */
+    ws_drain_events(srv); /* results nobody takes (ws_arm_files_flush) */
 
     for (live_job *j = srv->live; j; j = j->next) {
         ferry_progress p;
@@ -545,7 +533,7 @@ static void on_message(server *srv, ws_client *c, const char *text, size_t len)
     } else if (m.kind == WSREQ_SUBSCRIBE) {
         if (m.has_files) {
             c->files = m.files;
-            ws_files_wanted_changed(srv);
+            ws_arm_files_flush(srv);
         }
     } else if (m.id) {
         int rc = ferry_manager_cancel(srv->m, m.id);
@@ -581,7 +569,6 @@ static void client_free(server *srv, ws_client *c)
     free(c->rx);
     free(c);
     srv->nclients--;
-    ws_files_wanted_changed(srv);
 }
 
 /*
@@ -660,7 +647,7 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
         c->next = srv->clients;
         srv->clients = c;
         srv->nclients++;
-        ws_files_wanted_changed(srv);
+        ws_arm_files_flush(srv);
         s->client = c;
         send_hello(srv, c);
         return 0;
