@@ -82,8 +82,17 @@ typedef struct live_job {
 } live_job;
 
 typedef struct conn conn; /* conn.c: a connection's budget */
+typedef struct server server;
 
-typedef struct server {
+/* timer.c: a one-shot timer of the service loop, on a timerfd lws polls. */
+typedef struct loop_timer {
+    int fd;
+    bool armed;
+    void (*fire)(server *srv);
+    struct loop_timer *next;
+} loop_timer;
+
+struct server {
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     ferry_manager *m;
@@ -105,16 +114,16 @@ typedef struct server {
     unsigned char *wbuf; /* LWS_PRE + wcap: frames being written to one client */
     size_t wcap;
     live_job *live;
-    lws_sorted_usec_list_t tick;
-    lws_sorted_usec_list_t files_flush; /* while a client takes file results */
-    bool files_flush_on;
+    loop_timer *timers;    /* every loop_timer opened (timer.c) */
+    loop_timer tick;       /* TICK_MS: progress */
+    loop_timer files_flush; /* FILES_FLUSH_MS, while a client takes file results */
     atomic_bool stop;    /* set by the signal thread */
     bool on_exit_wait;
     bool realtime; /* the service thread runs at SCHED_FIFO (--realtime) */
     bool lowered;  /* ... but this turn at normal priority (serve_lower) */
     /* metrics, service thread */
     uint64_t http_requests;
-} server;
+};
 
 /* Per connection, allocated by lws (per_session_data_size). */
 typedef struct session {
@@ -166,8 +175,9 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
                 void *in, size_t len);
 /* Drains the bus into client queues and asks for writeable callbacks. */
 void ws_drain_events(server *srv);
-/* The 100 ms tick: pushes progress of running jobs. */
-void ws_tick(lws_sorted_usec_list_t *sul);
+/* Opens the timers: the TICK_MS tick (progress of running jobs), the drain
+ * of file results; 0, or -1 with the cause printed. */
+int ws_start(server *srv);
 /* Starts the 10 ms drain of file results if a job runs and a client takes
  * them (ws.c); call when a job starts, a client comes or subscribes. */
 void ws_arm_files_flush(server *srv);
@@ -176,6 +186,16 @@ void ws_arm_files_flush(server *srv);
 void serve_lower(server *srv);
 /* Tells every client at once that job id was cancelled. */
 void ws_broadcast_cancelled(server *srv, const char *id);
+
+/* timer.c: opens t, which calls fire on the service thread each time it
+ * falls due; 0, or -1 with the cause printed. */
+int loop_timer_open(server *srv, loop_timer *t, void (*fire)(server *srv));
+/* Arms t to fall due once, ms from now (again: from now instead). */
+void loop_timer_arm(loop_timer *t, unsigned ms);
+/* LWS_CALLBACK_RAW_RX_FILE: fires the timer of wsi; false if none is its. */
+bool loop_timer_ready(server *srv, struct lws *wsi);
+/* After lws_context_destroy(), which closed their descriptors. */
+void loop_timers_forget(server *srv);
 
 /* web.c: the embedded UI */
 const unsigned char *web_asset(const char *path, size_t *len, const char **ctype);

@@ -188,6 +188,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         ws_drain_events(srv);
         return 0;
+    case LWS_CALLBACK_RAW_RX_FILE: /* the only raw descriptors: timers */
+        return loop_timer_ready(srv, wsi) ? 0 : -1;
+    case LWS_CALLBACK_RAW_ADOPT_FILE:
+    case LWS_CALLBACK_RAW_CLOSE_FILE:
+        return 0;
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
         conn_open(srv, wsi);
         return 0;
@@ -423,7 +428,9 @@ int cmd_serve(int argc, char **argv)
         snprintf(state, sizeof(state), "%s/.local/state/ferry",
                  getenv("HOME") ? getenv("HOME") : "/tmp");
     the_server = &srv;
-    if (load_token(&srv, state) < 0 || start(&srv, state) != 0) {
+    if (load_token(&srv, state) < 0 || start(&srv, state) != 0 || ws_start(&srv) < 0) {
+        if (srv.ctx)
+            lws_context_destroy(srv.ctx);
         ferry_manager_close(srv.m);
         ferry_roots_free(srv.roots);
         return 1;
@@ -439,7 +446,6 @@ int cmd_serve(int argc, char **argv)
     fprintf(stderr, "ferry: serving http://%s:%d/#token=%s\n",
             strcmp(srv.listen_addr, "0.0.0.0") ? srv.listen_addr : "127.0.0.1", srv.port,
             srv.token);
-    lws_sul_schedule(srv.ctx, 0, &srv.tick, ws_tick, TICK_MS * LWS_US_PER_MS);
 
     if (o.realtime)
         go_realtime(&srv);
@@ -455,6 +461,7 @@ int cmd_serve(int argc, char **argv)
     ferry_bus_unsubscribe(ferry_manager_bus(srv.m), srv.sub); /* no wake-up after this */
     lws_context_destroy(srv.ctx);
     srv.ctx = NULL;
+    loop_timers_forget(&srv);
     ferry_manager_close(srv.m);
     ferry_roots_free(srv.roots);
     free(srv.wbuf);

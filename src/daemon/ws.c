@@ -453,27 +453,20 @@ void ws_drain_events(server *srv)
  * runs; otherwise they wait for the tick's drain. A state change still wakes
  * the loop at once, and is drained after the results before it.
  */
-static void files_flush(lws_sorted_usec_list_t *sul)
+static void files_flush(server *srv)
 {
-    server *srv = lws_container_of(sul, server, files_flush);
-
-    srv->files_flush_on = false;
     ws_drain_events(srv);
     ws_arm_files_flush(srv);
 }
 
 void ws_arm_files_flush(server *srv)
 {
-    if (!srv->files_flush_on && srv->live && takers(srv, REQ_FILES_NONE)) {
-        srv->files_flush_on = true;
-        lws_sul_schedule(srv->ctx, 0, &srv->files_flush, files_flush,
-                         FILES_FLUSH_MS * LWS_US_PER_MS);
-    }
+    if (!srv->files_flush.armed && srv->live && takers(srv, REQ_FILES_NONE))
+        loop_timer_arm(&srv->files_flush, FILES_FLUSH_MS);
 }
 
-void ws_tick(lws_sorted_usec_list_t *sul)
+static void ws_tick(server *srv)
 {
-    server *srv = lws_container_of(sul, server, tick);
     uint64_t now = (uint64_t)lws_now_usecs() * 1000;
 
     ws_drain_events(srv); /* results nobody takes (ws_arm_files_flush) */
@@ -490,7 +483,16 @@ void ws_tick(lws_sorted_usec_list_t *sul)
                 broadcast_job_as(srv, j->id, AS_PROGRESS);
         }
     }
-    lws_sul_schedule(srv->ctx, 0, &srv->tick, ws_tick, TICK_MS * LWS_US_PER_MS);
+    loop_timer_arm(&srv->tick, TICK_MS);
+}
+
+int ws_start(server *srv)
+{
+    if (loop_timer_open(srv, &srv->tick, ws_tick) < 0 ||
+        loop_timer_open(srv, &srv->files_flush, files_flush) < 0)
+        return -1;
+    loop_timer_arm(&srv->tick, TICK_MS);
+    return 0;
 }
 
 static void send_hello(server *srv, ws_client *c)
