@@ -9,7 +9,7 @@
 // all); "batch" watchers take them too, in "files" messages of many results
 // ({"type": "subscribe", "files": "batch"}); "paused" watchers take them one
 // by one but read nothing until the job has ended (the daemon's cost alone).
-// KINDS=none,ui picks some. The job is timed from POST /api/jobs to the `done` event of this
+// KINDS=ui,paused picks some (no watchers, the baseline, always runs). The job is timed from POST /api/jobs to the `done` event of this
 // process's own client (which takes no file events); the poller runs in every
 // case, on its own keep-alive connection. Durable and --no-fsync jobs, with
 // each kind of watchers and none: they turn in order every round, each into a fresh
@@ -47,6 +47,12 @@ await opened(ws);
 ws.send(JSON.stringify({ type: 'subscribe', files: false }));
 const http = rawClient(d.port, d.token);
 
+// CPU seconds on the service thread (the daemon's main thread) so far, to the
+// nanosecond (schedstat): the daemon's own fan-out, apart from the copy.
+function serviceCpuOf(pid) {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+}
+
 // CPU seconds (user + system) a process has used so far.
 function cpuOf(pid) {
   const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -69,7 +75,7 @@ async function oneJob(kind, fsync) {
   await sleep(PAUSE_MS);
   const lat = [];
   let finished = false;
-  const cpu0 = [cpuOf(d.proc.pid), child ? cpuOf(child.pid) : 0];
+  const cpu0 = [cpuOf(d.proc.pid), child ? cpuOf(child.pid) : 0, serviceCpuOf(d.proc.pid)];
   const t0 = performance.now();
   const r = await d.api('POST', '/api/jobs', { sources: [small], dest: run.fresh(fsync ? 'f' : 'n'), fsync });
   if (r.status !== 201) throw new Error(`POST /api/jobs: ${r.status} ${r.text}`);
@@ -85,7 +91,7 @@ async function oneJob(kind, fsync) {
   })();
   const m = await ev.waitFor((x) => x.type === 'job' && x.job.id === id && ['done', 'failed', 'cancelled'].includes(x.job.state), 600000);
   const secs = (m._t - t0) / 1000;
-  const cpu = [cpuOf(d.proc.pid) - cpu0[0], child ? cpuOf(child.pid) - cpu0[1] : 0];
+  const cpu = [cpuOf(d.proc.pid) - cpu0[0], child ? cpuOf(child.pid) - cpu0[1] : 0, serviceCpuOf(d.proc.pid) - cpu0[2]];
   finished = true;
   await poller;
   if (m.job.state !== 'done' || m.job.files_done !== 20000) throw new Error(`job ${m.job.state}, ${m.job.files_done} files`);
@@ -99,15 +105,15 @@ async function oneJob(kind, fsync) {
   return { secs, server, lat, counts, cpu, endAt: performance.timeOrigin + m._t };
 }
 
-const KINDS = (process.env.KINDS || 'none,ui,file,batch').split(',');
+const KINDS = ['none', ...(process.env.KINDS || 'ui,file,batch').split(',').filter((k) => k && k !== 'none')];
 const kinds = [true, false].flatMap((fsync) => KINDS.map((k) => [k, fsync]));
-const res = new Map(kinds.map((k) => [k.join(), { secs: [], server: [], lat: [], lag: [], daemonCpu: [], watcherCpu: [], short: 0, dropped: 0, files: 0 }]));
+const res = new Map(kinds.map((k) => [k.join(), { secs: [], server: [], lat: [], lag: [], daemonCpu: [], watcherCpu: [], serviceCpu: [], short: 0, dropped: 0, files: 0 }]));
 for (let r = 0; r < ROUNDS; r++) {
   for (let k = 0; k < kinds.length; k++) {
     const [w, fsync] = kinds[(k + r) % kinds.length];
     const x = await oneJob(w, fsync);
     raw({ round: r, watchers: w === 'none' ? 0 : WATCHERS, kind: w, fsync, s: x.secs, server_s: x.server,
-      daemon_cpu_s: x.cpu[0], watchers_cpu_s: x.cpu[1], api_ms: x.lat,
+      daemon_cpu_s: x.cpu[0], watchers_cpu_s: x.cpu[1], service_cpu_s: x.cpu[2], api_ms: x.lat,
       files_seen: x.counts?.map((c) => c.files), closed: x.counts?.filter((c) => c.closeCode !== null).length });
     const acc = res.get([w, fsync].join());
     acc.secs.push(x.secs);
@@ -115,6 +121,7 @@ for (let r = 0; r < ROUNDS; r++) {
     acc.lat.push(...x.lat);
     acc.daemonCpu.push(x.cpu[0]);
     acc.watcherCpu.push(x.cpu[1]);
+    acc.serviceCpu.push(x.cpu[2]);
     if (x.counts) {
       const want = w === 'ui' ? 0 : 20000;
       acc.short += x.counts.filter((c) => c.files !== want).length;
@@ -131,8 +138,8 @@ await d.stop();
 const g = (w, f) => res.get([w, f].join());
 const perRound = (a, b) => median(a.map((x, i) => x / b[i]));
 const label = (w) => (w === 'none' ? 'none' : `${WATCHERS} ${w}`);
-console.log(`| 20,000 x 4 KiB, ${ROUNDS} rounds | watchers | median s (POST -> "done") | ratio of medians | median of per-round ratios | daemon CPU s | watchers' CPU s |`);
-console.log('|---|---|---|---|---|---|---|');
+console.log(`| 20,000 x 4 KiB, ${ROUNDS} rounds | watchers | median s (POST -> "done") | ratio of medians | median of per-round ratios | daemon CPU s | service thread CPU s | watchers' CPU s |`);
+console.log('|---|---|---|---|---|---|---|---|');
 for (const f of [true, false]) {
   const base = g('none', f);
   for (const w of KINDS) {
@@ -140,7 +147,7 @@ for (const f of [true, false]) {
     const ratio = w === 'none' ? '1.00x' : `**${(median(x.secs) / median(base.secs)).toFixed(2)}x**`;
     const pr = w === 'none' ? '1.00x' : `**${perRound(x.secs, base.secs).toFixed(2)}x**`;
     console.log(`| ${f ? 'durable' : '--no-fsync'} | ${label(w)} | ${median(x.secs).toFixed(3)} | ${ratio} | ${pr} | ` +
-      `${median(x.daemonCpu).toFixed(2)} | ${w === 'none' ? '-' : median(x.watcherCpu).toFixed(2)} |`);
+      `${median(x.daemonCpu).toFixed(2)} | ${median(x.serviceCpu).toFixed(3)} | ${w === 'none' ? '-' : median(x.watcherCpu).toFixed(2)} |`);
   }
 }
 console.log('');
