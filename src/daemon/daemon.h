@@ -31,9 +31,9 @@
 #define REQUEST_DEADLINE_S 30      /* a request's body and answer, from its headers */
 #define WS_QUEUE_MAX_BYTES (8u << 20) /* a client this far behind is dropped */
 #define TICK_MS 100                /* progress pushes: at most 10 per second per job */
-#define WS_WRITE_BATCH (64u << 10) /* bytes of frames written per SERVER_WRITEABLE */
-#define WS_DRAIN_MAX 256           /* bus events made into messages per service pass */
-#define FILES_FLUSH_MS 10          /* file results go out in a pass this often at most */
+#define WS_WRITE_BATCH (256u << 10) /* bytes of frames written per SERVER_WRITEABLE */
+#define WS_DRAIN_MAX 1024          /* bus events made into messages per service pass */
+#define FILES_FLUSH_MS 25          /* file results go out in a pass this often at most */
 #define WS_TURN_BUDGET (512u << 10) /* WebSocket bytes sent per turn of the service loop */
 
 /*

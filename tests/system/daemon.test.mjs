@@ -224,7 +224,7 @@ test('WebSocket cancel: the cancelled event arrives at once; other jobs go on', 
 });
 
 test('a burst of file results reaches every client that takes them, each once, before the end', async () => {
-  // 2,000 results: several passes of the service loop (it turns at most 256
+  // 2,000 results: several passes of the service loop (it turns at most 1,024
   // events into messages per pass, so that requests are answered in between).
   const many = join(t.root, 'many');
   mkdirSync(many);
