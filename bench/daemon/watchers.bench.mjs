@@ -1,6 +1,6 @@
 // bench/daemon/watchers.bench.mjs [BASE]: 100 WebSocket watchers during the
 // 20,000 x 4 KiB job against none (target: <= 1.05x), and the API meanwhile
-// (GET /api/jobs/ID every 50 ms: target p99 < 10 ms).
+// (GET /api/jobs/ID every POLL_MS, default 20 ms: target p99 < 10 ms).
 //
 // Kinds of watchers (watchers.child.mjs, another process, all reading
 // and parsing every message they get): "ui" watchers take job events only, as
@@ -9,12 +9,13 @@
 // all); "batch" watchers take them too, in "files" messages of many results
 // ({"type": "subscribe", "files": "batch"}); "paused" watchers take them one
 // by one but read nothing until the job has ended (the daemon's cost alone).
-// KINDS=ui,paused picks some (no watchers, the baseline, always runs). The job is timed from POST /api/jobs to the `done` event of this
-// process's own client (which takes no file events); the poller runs in every
-// case, on its own keep-alive connection. Durable and --no-fsync jobs, with
+// KINDS=ui,paused picks some (no watchers, the baseline, always runs). The
+// job is timed from POST /api/jobs to the `done` event of this process's own
+// client (which takes no file events); the API poller runs in every case, in a
+// process of its own (poller.child.mjs), on one keep-alive connection. Durable and --no-fsync jobs, with
 // each kind of watchers and none: they turn in order every round, each into a fresh
 // directory after `sync` and a pause. Also the CPU time (user + system, from
-// /proc) of the daemon and of the watchers' process from POST to "done": the
+// /proc) of the daemon, of its service thread and of the watchers' process from POST to "done": the
 // watchers run on the same two cores as the copy here, where in a studio they
 // are browsers on other machines: WATCHERS_NICE=19 runs their process under
 // nice(1), so that their own parsing takes the CPU the copy leaves (0, the
@@ -26,13 +27,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collect, opened } from '../../tests/system/daemon_lib.mjs';
 import {
-  PAUSE_MS, benchDaemon, dataset, checkSpace, latencyRow, machineState, median, rawClient,
-  rawLog, removeRun, runDir, sleep, warm,
+  PAUSE_MS, benchDaemon, dataset, checkSpace, latencyRow, machineState, median, rawLog, removeRun, runDir, sleep, warm,
 } from './lib.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS || 5);
 const WATCHERS = Number(process.env.WATCHERS || 100);
 const WATCHERS_NICE = Number(process.env.WATCHERS_NICE || 0);
+const POLL_MS = Number(process.env.POLL_MS || 20); // the API poller: a GET this often
 const small = dataset('small');
 checkSpace(ROUNDS * 6 * 0.2 + 1);
 const run = runDir('watchers');
@@ -45,7 +46,9 @@ const ws = d.ws();
 const ev = collect(ws);
 await opened(ws);
 ws.send(JSON.stringify({ type: 'subscribe', files: false }));
-const http = rawClient(d.port, d.token);
+const poller = spawn(process.execPath, [fileURLToPath(new URL('./poller.child.mjs', import.meta.url)), String(d.port), d.token],
+  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+await new Promise((resolve) => poller.once('message', resolve));
 
 // CPU seconds on the service thread (the daemon's main thread) so far, to the
 // nanosecond (schedstat): the daemon's own fan-out, apart from the copy.
@@ -74,26 +77,19 @@ async function oneJob(kind, fsync) {
   spawnSync('sync');
   await sleep(PAUSE_MS);
   const lat = [];
-  let finished = false;
   const cpu0 = [cpuOf(d.proc.pid), child ? cpuOf(child.pid) : 0, serviceCpuOf(d.proc.pid)];
   const t0 = performance.now();
   const r = await d.api('POST', '/api/jobs', { sources: [small], dest: run.fresh(fsync ? 'f' : 'n'), fsync });
   if (r.status !== 201) throw new Error(`POST /api/jobs: ${r.status} ${r.text}`);
   const id = r.json.id;
-  const poller = (async () => {
-    for (let next = performance.now(); !finished; next += 50) {
-      const a = await http.request('GET', `/api/jobs/${id}`);
-      if (a.status !== 200) throw new Error(`GET /api/jobs/${id}: ${a.status}`);
-      lat.push(a.ms);
-      const wait = next + 50 - performance.now();
-      if (wait > 0) await sleep(wait);
-    }
-  })();
+  poller.send({ poll: `/api/jobs/${id}`, every: POLL_MS });
   const m = await ev.waitFor((x) => x.type === 'job' && x.job.id === id && ['done', 'failed', 'cancelled'].includes(x.job.state), 600000);
   const secs = (m._t - t0) / 1000;
   const cpu = [cpuOf(d.proc.pid) - cpu0[0], child ? cpuOf(child.pid) - cpu0[1] : 0, serviceCpuOf(d.proc.pid) - cpu0[2]];
-  finished = true;
-  await poller;
+  poller.send({ stop: true });
+  const polled = await new Promise((resolve) => poller.once('message', resolve));
+  if (polled.bad) throw new Error(`GET /api/jobs/${id}: ${polled.bad} answers not 200`);
+  lat.push(...polled.lat);
   if (m.job.state !== 'done' || m.job.files_done !== 20000) throw new Error(`job ${m.job.state}, ${m.job.files_done} files`);
   const server = (Date.parse(m.job.finished_at) - Date.parse(m.job.started_at)) / 1000;
   let counts = null;
@@ -131,7 +127,7 @@ for (let r = 0; r < ROUNDS; r++) {
     }
   }
 }
-http.close();
+poller.send({ exit: true });
 ws.close();
 await d.stop();
 
@@ -151,7 +147,7 @@ for (const f of [true, false]) {
   }
 }
 console.log('');
-console.log(`| GET /api/jobs/ID every 50 ms during the job | n | p50 | p90 | p99 | max | unit |`);
+console.log(`| GET /api/jobs/ID every ${POLL_MS} ms during the job | n | p50 | p90 | p99 | max | unit |`);
 console.log('|---|---|---|---|---|---|---|');
 for (const f of [true, false])
   for (const w of KINDS)
