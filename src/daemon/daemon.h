@@ -178,8 +178,8 @@ void ws_drain_events(server *srv);
 /* Opens the timers: the TICK_MS tick (progress of running jobs), the drain
  * of file results; 0, or -1 with the cause printed. */
 int ws_start(server *srv);
-/* Starts the 10 ms drain of file results if a job runs and a client takes
- * them (ws.c); call when a job starts, a client comes or subscribes. */
+/* Starts the drain of file results (every FILES_FLUSH_MS) if a job runs and
+ * a client takes them; call when a job starts, a client comes or subscribes. */
 void ws_arm_files_flush(server *srv);
 
 /* serve.c: --realtime: the rest of this turn of the loop at normal priority. */

@@ -6,8 +6,8 @@
  * for the time to the next one truncated to whole milliseconds, then polls
  * with no timeout until it is due. The last fraction of a millisecond before
  * each one is a busy loop of poll() calls, each over every socket: with the
- * 10 ms drain of file results and 100 WebSocket clients, two thirds of the
- * loop's poll() calls. A timerfd makes poll() return when the timer is due.
+ * drain of file results every 10 ms and 100 WebSocket clients, two thirds of
+ * the loop's poll() calls. A timerfd makes poll() return when the timer is due.
  * The connections' deadlines (conn.c) stay lws's: they seldom fall due.
  */
 #define _GNU_SOURCE
