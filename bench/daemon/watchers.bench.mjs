@@ -76,7 +76,6 @@ async function oneJob(kind, fsync) {
   const child = kind !== 'none' ? await startWatchers(WATCHERS, kind) : null;
   spawnSync('sync');
   await sleep(PAUSE_MS);
-  const lat = [];
   const cpu0 = [cpuOf(d.proc.pid), child ? cpuOf(child.pid) : 0, serviceCpuOf(d.proc.pid)];
   const t0 = performance.now();
   const r = await d.api('POST', '/api/jobs', { sources: [small], dest: run.fresh(fsync ? 'f' : 'n'), fsync });
@@ -89,7 +88,6 @@ async function oneJob(kind, fsync) {
   poller.send({ stop: true });
   const polled = await new Promise((resolve) => poller.once('message', resolve));
   if (polled.bad) throw new Error(`GET /api/jobs/${id}: ${polled.bad} answers not 200`);
-  lat.push(...polled.lat);
   if (m.job.state !== 'done' || m.job.files_done !== 20000) throw new Error(`job ${m.job.state}, ${m.job.files_done} files`);
   const server = (Date.parse(m.job.finished_at) - Date.parse(m.job.started_at)) / 1000;
   let counts = null;
@@ -98,7 +96,7 @@ async function oneJob(kind, fsync) {
     counts = await new Promise((resolve) => child.once('message', (x) => resolve(x.counts)));
     await new Promise((resolve) => child.once('exit', resolve));
   }
-  return { secs, server, lat, counts, cpu, endAt: performance.timeOrigin + m._t };
+  return { secs, server, lat: polled.lat, counts, cpu, endAt: performance.timeOrigin + m._t };
 }
 
 const KINDS = ['none', ...(process.env.KINDS || 'ui,file,batch').split(',').filter((k) => k && k !== 'none')];
