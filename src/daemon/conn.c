@@ -22,8 +22,11 @@
  * lws "opaque user data", from SERVER_NEW_CLIENT_INSTANTIATED to WSI_DESTROY.
  */
 #include <stdlib.h>
+#include <sys/ioctl.h>
 
 #include "daemon.h"
+
+#define IDLE_SCAN 64 /* connections looked at, oldest first, for one to close */
 
 struct conn {
     struct lws *wsi;
@@ -71,6 +74,14 @@ static void kill_async(struct lws *wsi)
     lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 }
 
+/* Whether the peer sent bytes lws has not read yet: a request on its way in. */
+static bool has_unread_input(struct lws *wsi)
+{
+    int n = 0;
+
+    return ioctl(lws_get_socket_fd(wsi), FIONREAD, &n) == 0 && n > 0;
+}
+
 static void deadline_passed(lws_sorted_usec_list_t *sul)
 {
     conn *c = lws_container_of(sul, conn, deadline);
@@ -90,11 +101,23 @@ void conn_open(server *srv, struct lws *wsi)
     c->wsi = wsi;
     c->srv = srv;
     lws_set_opaque_user_data(wsi, c);
-    while (srv->nidle >= srv->max_idle && srv->idle_head) {
-        conn *old = srv->idle_head;
-        unlink_idle(srv, old);
-        srv->conns_dropped++;
-        kill_async(old->wsi);
+    /*
+     * Over the cap, the oldest connection that has sent nothing unread goes.
+     * In a burst the loop accepts many connections before it reads any, and
+     * the oldest then holds its request, unread: closing it reset 4 to 34 %
+     * of 1,000 WebSocket clients opening at once (the daemon under ASan).
+     * Those are passed over, IDLE_SCAN at most, and stay over the cap until
+     * their request is read, in this turn of the loop or the next.
+     */
+    conn *old = srv->idle_head;
+    for (unsigned n = 0; srv->nidle >= srv->max_idle && old && n < IDLE_SCAN; n++) {
+        conn *next = old->next;
+        if (!has_unread_input(old->wsi)) {
+            unlink_idle(srv, old);
+            srv->conns_dropped++;
+            kill_async(old->wsi);
+        }
+        old = next;
     }
     append_idle(srv, c);
 }
