@@ -212,6 +212,32 @@ test('1,000 WebSocket clients: each gets the events, a normal client its events 
   ws.close();
 });
 
+// A burst the loop accepts before it reads any of it: the daemon is stopped
+// while 400 clients connect and send their upgrade requests, then resumed, so
+// that lws accepts them all in one turn. Over the cap of 256 connections
+// waiting for a request, the oldest used to be closed though its request lay
+// unread in its socket: 144 of these 400 were reset.
+test('a burst of connections accepted before any is read: none is closed for the idle cap', async () => {
+  const t2 = tempTree();
+  const d2 = await startDaemon(t2);
+  const socks = [];
+  try {
+    d2.proc.kill('SIGSTOP');
+    for (let i = 0; i < 400; i++) socks.push(d2.ws());
+    await sleep(500); // connected (the kernel's backlog) and their requests sent
+    d2.proc.kill('SIGCONT');
+    const results = await Promise.allSettled(socks.map((w) => opened(w)));
+    const failed = results.filter((r) => r.status === 'rejected').length;
+    assert.equal(failed, 0, `${failed} of 400 clients failed`);
+    assert.match((await d2.api('GET', '/metrics')).text, /ferry_ws_clients 400/);
+  } finally {
+    d2.proc.kill('SIGCONT');
+    for (const w of socks) w.terminate();
+    await d2.stop();
+    cleanup(t2);
+  }
+});
+
 test('a daemon short of open files caps its WebSocket clients and keeps answering', async () => {
   const t2 = tempTree();
   const d2 = await startDaemon(t2, [], undefined, { nofile: 300 });
