@@ -182,10 +182,16 @@ test('oversized and malformed requests are refused or closed; the daemon stays u
 test('1,000 WebSocket clients: each gets the events, a normal client its events and answers', async (tc) => {
   if (hardNofile() < 1300) return tc.skip('needs ulimit -Hn >= 1300');
   const many = await flood('ws', 1000);
+  let extra = null, ws = null;
+  tc.after(async () => { // a failed assertion must not leave 1,000 sockets open and the file hanging
+    ws?.close();
+    await extra?.close();
+    await many.close();
+  });
   assert.equal(many.ready.opened, 1000, `${many.ready.failed} WebSocket clients failed`);
   const metrics = await d.api('GET', '/metrics');
   assert.match(metrics.text, /ferry_ws_clients 1000/);
-  const ws = d.ws();
+  ws = d.ws();
   const mine = collect(ws);
   await opened(ws);
   await mine.waitFor((m) => m.type === 'hello');
@@ -203,13 +209,10 @@ test('1,000 WebSocket clients: each gets the events, a normal client its events 
   assert.ok(c.p99 < 1000, `p99 ${c.p99} ms`);
   assert.equal(r.got.clientsWithJobs, 1000, 'every client got the job events');
   // Beyond the cap (1,024 here): refused, and the daemon goes on.
-  const extra = await flood('ws', 60);
+  extra = await flood('ws', 60);
   console.log(`# beyond the cap: ${extra.ready.opened} of 60 more accepted, ${extra.ready.failed} refused`);
   assert.ok(extra.ready.opened <= 1024 - 1001 && extra.ready.failed >= 60 - (1024 - 1001));
   assert.equal((await d.api('GET', '/api/health')).status, 200);
-  await extra.close();
-  await many.close();
-  ws.close();
 });
 
 // A burst the loop accepts before it reads any of it: the daemon is stopped
