@@ -194,8 +194,6 @@ int loop_timer_open(server *srv, loop_timer *t, void (*fire)(server *srv));
 void loop_timer_arm(loop_timer *t, unsigned ms);
 /* LWS_CALLBACK_RAW_RX_FILE: fires the timer of wsi; false if none is its. */
 bool loop_timer_ready(server *srv, struct lws *wsi);
-/* After lws_context_destroy(), which closed their descriptors. */
-void loop_timers_forget(server *srv);
 
 /* web.c: the embedded UI */
 const unsigned char *web_asset(const char *path, size_t *len, const char **ctype);

@@ -461,7 +461,6 @@ int cmd_serve(int argc, char **argv)
     ferry_bus_unsubscribe(ferry_manager_bus(srv.m), srv.sub); /* no wake-up after this */
     lws_context_destroy(srv.ctx);
     srv.ctx = NULL;
-    loop_timers_forget(&srv);
     ferry_manager_close(srv.m);
     ferry_roots_free(srv.roots);
     free(srv.wbuf);

@@ -72,10 +72,3 @@ bool loop_timer_ready(server *srv, struct lws *wsi)
     }
     return false;
 }
-
-void loop_timers_forget(server *srv)
-{
-    for (loop_timer *t = srv->timers; t; t = t->next)
-        t->fd = -1; /* closed by lws_context_destroy() */
-    srv->timers = NULL;
-}
