@@ -72,6 +72,12 @@ const waitProgress = (id, pct, timeout = 30000) => page.waitForFunction(([jid, w
   const bar = document.querySelector(`[data-job-id="${jid}"] [data-testid="job-progress"]`);
   return bar && Number(bar.getAttribute('aria-valuenow')) > want;
 }, [id, pct], { timeout });
+// Files named so far, as the row's "N/M files" says.
+const waitFiles = (id, n, timeout = 30000) => page.waitForFunction(([jid, want]) => {
+  const stats = document.querySelector(`[data-job-id="${jid}"] [data-testid="job-stats"]`);
+  const m = stats && /([\d,]+)\/[\d,]+ files/.exec(stats.textContent);
+  return m && Number(m[1].replace(/,/g, '')) >= want;
+}, [id, n], { timeout });
 
 // durable: false where the test is not about durability (fsync waits on
 // whatever else the machine writes, and make test runs suites side by side).
@@ -173,6 +179,9 @@ test('781 frames of 800 KB cancelled midway: committed frames complete, none par
   const dest = join(t.root, 'out-seq');
   const id = await startCopy(seq, dest, { bwlimit: '200M', tag: 'sh010' });
   await waitProgress(id, 40);
+  // Bytes run ahead of names: a batch is named after its syncfs, which waits
+  // on whatever else the machine writes (make test runs suites side by side).
+  await waitFiles(id, 1);
   await clickCancel(id);
   // The job's end (final counters, latency) follows the state at once.
   await row(id).locator('[data-testid="job-stats"]', { hasText: 'stopped in' }).waitFor();
