@@ -28,7 +28,13 @@ for i in $(seq 1001 1100); do head -c 200000 /dev/urandom >"seq/sh010.$i.exr"; d
 rm -rf dst; mkdir dst
 "$FERRY" copy --bwlimit 4M seq dst/ >"$T/out" 2>"$T/err" &
 pid=$!
-sleep 1.5
+# Past the first named frame (names follow a batch's syncfs, whose time
+# depends on whatever else the machine writes), then a little more.
+for _ in $(seq 200); do
+    ls dst/seq 2>/dev/null | grep -qv '^\.ferry-tmp-' && break
+    sleep 0.05
+done
+sleep 0.3
 kill -INT "$pid"
 rc=0; wait "$pid" || rc=$?
 [ "$rc" -eq 130 ] || fail "exit $rc, expected 130"
