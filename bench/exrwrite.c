@@ -123,7 +123,9 @@ static exr_result_t define_part(exr_context_t ctx, const exrw_opts *o, int i)
     for (int c = 0; !r && c < o->channels; c++)
         r = exr_add_channel(ctx, idx, names[c], EXR_PIXEL_HALF, EXR_PERCEPTUALLY_LOGARITHMIC, 1, 1);
     if (!r && o->tiled)
-        r = exr_set_tile_descriptor(ctx, idx, TILE, TILE, EXR_TILE_ONE_LEVEL, EXR_TILE_ROUND_DOWN);
+        r = exr_set_tile_descriptor(ctx, idx, TILE, TILE,
+                                    o->levels ? EXR_TILE_MIPMAP_LEVELS : EXR_TILE_ONE_LEVEL,
+                                    EXR_TILE_ROUND_DOWN);
     if (!r)
         r = exr_attr_set_int(ctx, idx, "ferryFrame", (int32_t)o->frame);
     return r;
@@ -170,10 +172,18 @@ static exr_result_t write_part(exr_context_t ctx, int part, const exrw_opts *o, 
     exr_result_t r = EXR_ERR_SUCCESS;
 
     if (o->tiled) {
-        for (int ty = 0; !r && ty * TILE < o->height; ty++)
-            for (int tx = 0; !r && tx * TILE < o->width; tx++)
-                if (!(r = exr_write_tile_chunk_info(ctx, part, tx, ty, 0, 0, &ci)))
-                    r = write_chunk(ctx, part, o, px, &ci, &enc, &started);
+        int32_t nx = 1, ny = 1;
+        r = exr_get_tile_levels(ctx, part, &nx, &ny);
+        /* Levels in table order; a level's pixels are the top left of
+         * level 0's: what they show does not matter here. */
+        for (int l = 0; !r && l < nx && l < ny; l++) {
+            int32_t w = 0, h = 0;
+            r = exr_get_level_sizes(ctx, part, l, l, &w, &h);
+            for (int ty = 0; !r && ty * TILE < h; ty++)
+                for (int tx = 0; !r && tx * TILE < w; tx++)
+                    if (!(r = exr_write_tile_chunk_info(ctx, part, tx, ty, l, l, &ci)))
+                        r = write_chunk(ctx, part, o, px, &ci, &enc, &started);
+        }
     } else {
         int32_t lines = 1;
         r = exr_get_scanlines_per_chunk(ctx, part, &lines);

@@ -14,7 +14,8 @@ typedef struct {
     int width, height; /* pixels, >= 1 */
     int channels;      /* 1-4 half channels, named from "RGBA" */
     bool zip;          /* ZIP (16 lines a chunk) instead of no compression */
-    bool tiled;        /* 32x32 tiles, one level, instead of scanlines */
+    bool tiled;        /* 32x32 tiles instead of scanlines */
+    int levels;        /* tiled: 0 one level, 1 mipmap levels */
     int parts;         /* 1, or more for a multi-part file of identical parts */
     int64_t frame;     /* drawn as a moving bar and kept in the "ferryFrame" attribute */
 } exrw_opts;

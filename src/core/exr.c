@@ -324,14 +324,22 @@ too_long:
     return FERRY_EINVAL;
 }
 
+static bool is_tiled(exr_storage_t st)
+{
+    return st == EXR_STORAGE_TILED || st == EXR_STORAGE_DEEP_TILED;
+}
+
 /* The bytes of one chunk's header: part number, coordinates, sizes. */
 static size_t leader_bytes(exr_storage_t st, bool multipart)
 {
-    bool tiled = st == EXR_STORAGE_TILED || st == EXR_STORAGE_DEEP_TILED;
+    bool tiled = is_tiled(st);
     bool deep = st == EXR_STORAGE_DEEP_SCANLINE || st == EXR_STORAGE_DEEP_TILED;
 
     return (multipart ? 4 : 0) + (tiled ? 16 : 4) + (deep ? 24 : 4);
 }
+
+/* Levels of a tiled part, at most: sizes are 31-bit. */
+#define LEVELS_MAX 32
 
 /* What one part needs for the chunk walk. */
 typedef struct {
@@ -340,12 +348,26 @@ typedef struct {
     int32_t first_y;  /* scanline parts: the data window's top */
     int32_t lines;    /* scanline parts: lines per chunk */
     const char *name; /* borrowed from the context; NULL when unnamed */
+    /* Tiled parts: levels across and down, and tiles across (by x level)
+     * and down (by y level); mipmap levels pair x and y. */
+    bool mipmap;
+    int32_t levels_x, levels_y;
+    int32_t tiles_x[LEVELS_MAX], tiles_y[LEVELS_MAX];
 } part_info;
+
+/* Whether the part has tile (tx, ty) at level (lx, ly). */
+static bool has_tile(const part_info *p, int32_t tx, int32_t ty, int32_t lx, int32_t ly)
+{
+    if (lx < 0 || lx >= p->levels_x || ly < 0 || ly >= p->levels_y || (p->mipmap && lx != ly))
+        return false;
+    return tx >= 0 && tx < p->tiles_x[lx] && ty >= 0 && ty < p->tiles_y[ly];
+}
 
 /*
  * Checks one chunk: its table offset lies past the tables and inside the
- * file, its header names this part (and, for scanlines, the expected first
- * line), and its data ends inside the file.
+ * file, its header names this part and a place in it (for scanlines the
+ * expected first line, for tiles a tile the part has), and its data ends
+ * inside the file.
  */
 static int check_chunk(exr_src *s, const part_info *p, const chunk_ref *r, bool multipart,
                        uint64_t off, uint64_t tables_end, char **why)
@@ -398,7 +420,15 @@ static int check_chunk(exr_src *s, const part_info *p, const chunk_ref *r, bool 
                           r->index + 1, r->count, ip, y, want);
         at += 4;
     } else {
-        at += 16; /* tile x, y, level x, y: OpenEXRCore bounds them when decoding */
+        int32_t tx = (int32_t)le32(b + at), ty = (int32_t)le32(b + at + 4);
+        int32_t lx = (int32_t)le32(b + at + 8), ly = (int32_t)le32(b + at + 12);
+        if (!has_tile(p, tx, ty, lx, ly))
+            return broken(s, why,
+                          "corrupt: chunk %" PRId32 " of %" PRId32 "%s says it is tile (%" PRId32
+                          ", %" PRId32 ") of level (%" PRId32 ", %" PRId32
+                          "), which the part does not have",
+                          r->index + 1, r->count, ip, tx, ty, lx, ly);
+        at += 16;
     }
     if (p->storage == EXR_STORAGE_DEEP_SCANLINE || p->storage == EXR_STORAGE_DEEP_TILED) {
         uint64_t table = le64(b + at), packed = le64(b + at + 8);
@@ -418,6 +448,33 @@ static int check_chunk(exr_src *s, const part_info *p, const chunk_ref *r, bool 
                       "truncated: chunk %" PRId32 " of %" PRId32 "%s ends at byte %" PRIu64
                       ", file has %" PRIu64 " bytes",
                       r->index + 1, r->count, ip, off + lb + data, size);
+    return FERRY_OK;
+}
+
+/* A tiled part's levels, and how many tiles each level has across and down. */
+static int read_tiles(exr_src *s, exr_context_t ctx, int i, part_info *p, char **why)
+{
+    uint32_t tw, th;
+    exr_tile_level_mode_t mode;
+    exr_tile_round_mode_t round;
+
+    if (exr_get_tile_descriptor(ctx, i, &tw, &th, &mode, &round) != EXR_ERR_SUCCESS || !tw || !th ||
+        exr_get_tile_levels(ctx, i, &p->levels_x, &p->levels_y) != EXR_ERR_SUCCESS ||
+        p->levels_x < 1 || p->levels_x > LEVELS_MAX || p->levels_y < 1 || p->levels_y > LEVELS_MAX)
+        return broken(s, why, "header: part %d has no tile levels", i);
+    p->mipmap = mode == EXR_TILE_MIPMAP_LEVELS;
+    for (int l = 0; l < p->levels_x; l++) {
+        int32_t w;
+        if (exr_get_level_sizes(ctx, i, l, p->mipmap ? l : 0, &w, NULL) != EXR_ERR_SUCCESS || w < 1)
+            return broken(s, why, "header: part %d has no size at level %d", i, l);
+        p->tiles_x[l] = (int32_t)(((uint64_t)w + tw - 1) / tw);
+    }
+    for (int l = 0; l < p->levels_y; l++) {
+        int32_t h;
+        if (exr_get_level_sizes(ctx, i, p->mipmap ? l : 0, l, NULL, &h) != EXR_ERR_SUCCESS || h < 1)
+            return broken(s, why, "header: part %d has no size at level %d", i, l);
+        p->tiles_y[l] = (int32_t)(((uint64_t)h + th - 1) / th);
+    }
     return FERRY_OK;
 }
 
@@ -441,6 +498,10 @@ static int read_parts(exr_src *s, exr_context_t ctx, part_info *parts, int npart
                 exr_get_scanlines_per_chunk(ctx, i, &p->lines) != EXR_ERR_SUCCESS || p->lines < 1)
                 return broken(s, why, "header: part %d has no data window", i);
             p->first_y = dw.min.y;
+        } else if (is_tiled(p->storage)) {
+            int rc = read_tiles(s, ctx, i, p, why);
+            if (rc)
+                return rc;
         }
     }
     return FERRY_OK;

@@ -133,19 +133,22 @@ static const struct {
     int w, h;
     bool zip, tiled;
     int parts;
+    int levels; /* tiled: 0 one level, 1 mipmap */
 } layouts[] = {
-    {"scanlines", 64, 36, false, false, 1},    {"zip", 64, 36, true, false, 1},
-    {"tiled", 64, 36, false, true, 1},         {"tiled zip", 100, 70, true, true, 1},
-    {"multi-part", 64, 36, false, false, 3},   {"multi-part tiled", 40, 40, true, true, 2},
-    {"one pixel", 1, 1, false, false, 1},      {"wide", 493, 275, false, false, 1},
+    {"scanlines", 64, 36, false, false, 1, 0},  {"zip", 64, 36, true, false, 1, 0},
+    {"tiled", 64, 36, false, true, 1, 0},       {"tiled zip", 100, 70, true, true, 1, 0},
+    {"multi-part", 64, 36, false, false, 3, 0}, {"multi-part tiled", 40, 40, true, true, 2, 0},
+    {"one pixel", 1, 1, false, false, 1, 0},    {"wide", 493, 275, false, false, 1, 0},
+    {"mipmap", 70, 40, false, true, 1, 1},      {"multi-part mipmap", 33, 65, true, true, 2, 1},
 };
 
 static void test_sound_frames_pass(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-        exrw_opts o = opts(layouts[i].w, layouts[i].h, layouts[i].zip, layouts[i].tiled,
-                           layouts[i].parts);
+        exrw_opts o =
+            opts(layouts[i].w, layouts[i].h, layouts[i].zip, layouts[i].tiled, layouts[i].parts);
+        o.levels = layouts[i].levels;
         int fd = frame_fd(&o);
         expect_sound(fd, layouts[i].name);
         assert_int_equal(ferry_exr_check_fd(fd, NULL, NULL), FERRY_OK);
@@ -158,8 +161,9 @@ static void test_every_truncation_fails(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-        exrw_opts o = opts(layouts[i].w, layouts[i].h, layouts[i].zip, layouts[i].tiled,
-                           layouts[i].parts);
+        exrw_opts o =
+            opts(layouts[i].w, layouts[i].h, layouts[i].zip, layouts[i].tiled, layouts[i].parts);
+        o.levels = layouts[i].levels;
         int fd = frame_fd(&o);
         size_t len, step;
         unsigned char *b = slurp(fd, &len);
@@ -277,6 +281,78 @@ static void test_not_exr_and_corrupt(void **state)
     assert_int_equal(close(fd), 0);
 }
 
+/* Where the chunk table of a one-part frame of n chunks starts: it ends
+ * where the first chunk does. */
+static size_t table_of(const unsigned char *b, size_t len, size_t n)
+{
+    uint64_t first;
+
+    for (size_t i = 8; i + 8 <= len; i++) {
+        memcpy(&first, b + i, 8);
+        if (first == i + n * 8)
+            return i;
+    }
+    fail_msg("no table of %zu chunks", n);
+    return 0;
+}
+
+/* Sets the 32-bit field at byte at of chunk k's header in a copy of b. */
+static void expect_tile_broken(int fd, const unsigned char *b, size_t len, size_t table, int k,
+                               size_t at, int32_t v, const char *want)
+{
+    unsigned char *junk = malloc(len);
+    uint64_t off;
+
+    assert_non_null(junk);
+    memcpy(junk, b, len);
+    memcpy(&off, b + table + 8 * (size_t)k, 8);
+    memcpy(junk + off + at, &v, 4);
+    refill(fd, junk, len);
+    expect_broken(fd, want, "tile");
+    free(junk);
+}
+
+/* Tiled frames whose chunk headers name tiles or levels they lack. */
+static void test_tile_outside_the_part(void **state)
+{
+    exrw_opts o = opts(64, 36, false, true, 1); /* 32 x 32 tiles, one level: 2 x 2 */
+    int fd = frame_fd(&o);
+    size_t len, table;
+    unsigned char *b = slurp(fd, &len);
+    (void)state;
+
+    table = table_of(b, len, 4);
+    /* Chunk 2 is tile (1, 0) of level (0, 0). */
+    expect_tile_broken(fd, b, len, table, 1, 0, 2,
+                       "corrupt: chunk 2 of 4 says it is tile (2, 0) of level (0, 0), which the "
+                       "part does not have");
+    expect_tile_broken(fd, b, len, table, 1, 4, -1,
+                       "corrupt: chunk 2 of 4 says it is tile (1, -1)");
+    expect_tile_broken(fd, b, len, table, 1, 8, 1,
+                       "corrupt: chunk 2 of 4 says it is tile (1, 0) of level (1, 0)");
+    expect_tile_broken(fd, b, len, table, 1, 12, 5,
+                       "corrupt: chunk 2 of 4 says it is tile (1, 0) of level (0, 5)");
+    free(b);
+
+    /* Mipmap levels of 64 x 36: 2 x 2 tiles, then 6 levels of one tile
+     * each, (1, 1) to (6, 6); chunk 5 is level (1, 1). Only x and y
+     * levels that pair exist, and level (1, 1) has one tile. */
+    o.levels = 1;
+    refill(fd, NULL, 0);
+    assert_int_equal(exrw_write_fd(fd, "mipmap", &o, (char[128]){0}, 128), 0);
+    b = slurp(fd, &len);
+    expect_sound(fd, "mipmap");
+    table = table_of(b, len, 10);
+    expect_tile_broken(fd, b, len, table, 4, 8, 0,
+                       "corrupt: chunk 5 of 10 says it is tile (0, 0) of level (0, 1)");
+    expect_tile_broken(fd, b, len, table, 4, 0, 1,
+                       "corrupt: chunk 5 of 10 says it is tile (1, 0) of level (1, 1)");
+    expect_tile_broken(fd, b, len, table, 4, 8, 7,
+                       "corrupt: chunk 5 of 10 says it is tile (0, 0) of level (7, 1)");
+    free(b);
+    assert_int_equal(close(fd), 0);
+}
+
 static void test_offset_untouched_and_paths(void **state)
 {
     exrw_opts o = opts(64, 36, true, false, 1);
@@ -371,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_causes_name_the_place),
         cmocka_unit_test(test_multipart_cause_names_the_part),
         cmocka_unit_test(test_not_exr_and_corrupt),
+        cmocka_unit_test(test_tile_outside_the_part),
         cmocka_unit_test(test_offset_untouched_and_paths),
         cmocka_unit_test(test_threads),
 #ifdef FERRY_FAULTS
