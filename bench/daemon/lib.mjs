@@ -7,12 +7,12 @@
 //             Nothing is deleted during a series (ext4 creates files slowly for
 //             minutes after a mass deletion, which would punish whichever side
 //             runs next); the whole directory goes at the end, then a pause.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, lstatSync, truncateSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { cpus, loadavg, totalmem, freemem, release } from 'node:os';
-import { join } from 'node:path';
-import { startDaemon, sleep } from '../../tests/system/daemon_lib.mjs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { FERRY, startDaemon, sleep } from '../../tests/system/daemon_lib.mjs';
 
 export { sleep };
 export const BASE = process.argv[2] || process.env.FERRY_BENCH_DAEMON_DIR || '/var/tmp/ferry-bench-daemon';
@@ -142,56 +142,41 @@ export function sparseFile(path, size = 500 * 2 ** 20) {
   return path;
 }
 
-// A minimal HTTP/1.1 client on one keep-alive socket: fetch() (undici) costs
-// about a millisecond per request on this machine, which would hide what the
-// daemon takes. request() times from just before the write to the last byte
-// of the answer; a socket the daemon closed (idle) is reopened once.
-export function rawClient(port, token) {
-  let sock = null, buf = Buffer.alloc(0), pending = null;
-  function open() {
-    return new Promise((resolve, reject) => {
-      const s = connect({ port, host: '127.0.0.1', noDelay: true }, () => resolve(s));
-      s.on('error', (e) => { if (pending) pending.reject(e); else reject(e); });
-      s.on('close', () => { if (sock === s) sock = null; if (pending) pending.reject(new Error('closed')); });
-      s.on('data', (d) => { buf = Buffer.concat([buf, d]); parse(); });
-    });
-  }
-  function parse() {
-    const end = buf.indexOf('\r\n\r\n');
-    if (end < 0 || !pending) return;
-    const head = buf.subarray(0, end).toString();
-    const len = Number(/content-length:\s*(\d+)/i.exec(head)?.[1] ?? 0);
-    if (buf.length < end + 4 + len) return;
-    const t = performance.now();
-    const status = Number(head.split(' ')[1]);
-    const body = buf.subarray(end + 4, end + 4 + len).toString();
-    buf = buf.subarray(end + 4 + len);
-    const p = pending;
-    pending = null;
-    let json = null;
-    try { json = JSON.parse(body); } catch { /* not JSON */ }
-    p.resolve({ status, json, text: body, ms: t - p.t0 });
-  }
-  async function once(method, path, body) {
-    if (!sock) sock = await open();
-    const b = body === undefined ? '' : JSON.stringify(body);
-    const req = `${method} ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nAuthorization: Bearer ${token}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(b)}\r\n\r\n${b}`;
-    buf = Buffer.alloc(0);
-    return new Promise((resolve, reject) => {
-      pending = { resolve, reject, t0: performance.now() };
-      sock.write(req);
-    });
-  }
+// HTTP requests on one keep-alive connection, timed by ferry-rtclient
+// (bench/rtclient.c), a C process that waits in read() and nothing else: a
+// client in this event loop adds its own delays (bench/rtclient.c says how
+// much). Found next to $FERRY, or by $FERRY_RTCLIENT. Answers carry `ms`
+// (send to the answer read), `kernelMs` (send to the answer received by the
+// client's kernel: without the client's own wake-up) and `t0` (the send, in
+// performance.now()'s time, for events timed against it).
+export function rtClient(port, token) {
+  const bin = process.env.FERRY_RTCLIENT || join(dirname(FERRY), 'ferry-rtclient');
+  if (!existsSync(bin)) throw new Error(`${bin}: not found (build it: cmake --build build --target ferry-rtclient, or set FERRY_RTCLIENT)`);
+  const child = spawn(bin, [String(port), token], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const waiting = [];
+  lines.on('line', (l) => waiting.shift()?.(l));
+  // CLOCK_MONOTONIC (process.hrtime) to performance.now()'s time: taken
+  // again for each request (the first reading in a process was 1.8 ms off).
+  const offsetMs = () => Number(process.hrtime.bigint()) / 1e6 - performance.now();
+  offsetMs();
   return {
-    async request(method, path, body) {
-      try { return await once(method, path, body); } catch (e) {
-        pending = null;
-        if (sock) { sock.destroy(); sock = null; }
-        return once(method, path, body);
-      }
+    request(method, path, body) {
+      const off = offsetMs();
+      return new Promise((resolve) => {
+        waiting.push((l) => {
+          const [, status, t0, t1, tk, text] = /^(\d+) (\d+) (\d+) (\d+) (.*)$/.exec(l);
+          let json = null;
+          try { json = JSON.parse(text); } catch { /* not JSON */ }
+          resolve({
+            status: Number(status), json, text, ms: (t1 - t0) / 1e6,
+            kernelMs: Number(tk) ? (tk - t0) / 1e6 : null, t0: Number(t0) / 1e6 - off,
+          });
+        });
+        child.stdin.write(`${method} ${path}${body === undefined ? '' : ` ${JSON.stringify(body)}`}\n`);
+      });
     },
-    close() { if (sock) sock.destroy(); sock = null; },
+    close() { child.stdin.end(); },
   };
 }
 
