@@ -26,8 +26,9 @@ BASE=$(realpath -m "${1:-${FERRY_BENCH_DAEMON_DIR:-/var/tmp/ferry-bench-daemon}}
 cd "$here"
 mkdir -p "$BASE"
 cp "$bin" "$BASE/ferry.$$"
-export FERRY="$BASE/ferry.$$"
-trap 'rm -f "$FERRY"' EXIT
+cp "$(dirname "$bin")/ferry-rtclient" "$BASE/ferry-rtclient.$$" # times the HTTP requests
+export FERRY="$BASE/ferry.$$" FERRY_RTCLIENT="$BASE/ferry-rtclient.$$"
+trap 'rm -f "$FERRY" "$FERRY_RTCLIENT"' EXIT
 bash ../gen-data.sh "$BASE/data" >&2
 echo "$bin ($("$FERRY" --version), sha256 $(sha256sum "$FERRY" | head -c 12)), $(date -u +%Y-%m-%dT%H:%MZ)"
 failed=0
