@@ -26,6 +26,7 @@ const BW = process.env.BWLIMIT || '200M';
 const SIZE = 500 * 2 ** 20;
 const bwBytes = (r) => { const m = /^(\d+(?:\.\d+)?)([KMG]?)$/.exec(r); if (!m) throw new Error(`BWLIMIT=${r}: NNN[K|M|G]`); return m[1] * 1024 ** ' KMG'.indexOf(m[2] || ' '); };
 const COPY_S = SIZE / bwBytes(BW); // the window a cancel may fall in
+const CANCEL_AT = process.env.CANCEL_AT ? Number(process.env.CANCEL_AT) : null; // s after "running", instead of at random
 
 const run = runDir('cancel');
 const raw = rawLog('cancel');
@@ -53,7 +54,7 @@ for (let i = 0; i < 2 * RUNS; i++) {
   const dest = run.fresh(kind[0]);
   const job = (await d.api('POST', '/api/jobs', { sources: [sources[kind]], dest, bwlimit: BW })).json;
   await ev.waitFor((m) => m.type === 'job' && m.job.id === job.id && m.job.state === 'running');
-  await sleep((0.05 + Math.random() * 0.85 * COPY_S) * 1000);
+  await sleep((CANCEL_AT ?? 0.05 + Math.random() * 0.85 * COPY_S) * 1000);
 
   const cancelled = ev.waitFor((m) => m.type === 'job' && m.job.id === job.id && ['cancelled', 'done', 'failed'].includes(m.job.state), 30000);
   const a = await http.request('POST', `/api/jobs/${job.id}/cancel`);
