@@ -30,6 +30,7 @@ struct ferry_sub {
     bool lazy_files;        /* file results do not wake it */
     bool notified;          /* notify called since the queue was last empty */
     bool waiting;           /* a consumer sleeps on `ready` (under lock) */
+    bool waiting_any;       /* ... in ferry__sub_wait(): lazy results wake it too */
     bool interrupted;       /* waits end at once (ferry__sub_interrupt) */
     struct ferry_sub *next; /* in bus->subs, under bus->lock */
 };
@@ -156,7 +157,7 @@ void ferry__bus_publish(ferry_bus *bus, const ferry_event *tmpl)
         else
             sub->head = ev;
         sub->tail = ev;
-        if (wake && sub->waiting)
+        if ((wake && sub->waiting) || sub->waiting_any)
             pthread_cond_signal(&sub->ready); /* a futex call only when someone sleeps */
         sub->notified |= notify;
         pthread_mutex_unlock(&sub->lock);
@@ -196,6 +197,17 @@ int ferry_sub_next(ferry_sub *sub, ferry_event **out, int timeout_ms)
         sub->notified = false; /* emptied: the next waking event notifies */
     pthread_mutex_unlock(&sub->lock);
     return *out ? FERRY_OK : FERRY_ETIMEOUT;
+}
+
+void ferry__sub_wait(ferry_sub *sub)
+{
+    pthread_mutex_lock(&sub->lock);
+    while (!sub->head && !sub->interrupted) {
+        sub->waiting_any = true;
+        pthread_cond_wait(&sub->ready, &sub->lock);
+        sub->waiting_any = false;
+    }
+    pthread_mutex_unlock(&sub->lock);
 }
 
 void ferry__sub_interrupt(ferry_sub *sub)

@@ -524,8 +524,14 @@ static void *writer_main(void *arg)
     pthread_setname_np(pthread_self(), "ferry-journal");
     if (!buf)
         return NULL;
-    while (!atomic_load(&j->stop))
-        drain(j, buf, JOURNAL_WAIT_MS);
+    /* A pass that found nothing: no job is writing, so sleep until an event
+     * comes instead of every JOURNAL_WAIT_MS (an idle daemon woke ten times a
+     * second for nothing); not under drain_lock, which a flush takes. */
+    for (bool idle = false; !atomic_load(&j->stop);) {
+        if (idle)
+            ferry__sub_wait(j->sub);
+        idle = drain(j, buf, JOURNAL_WAIT_MS) == 0;
+    }
     drain_all(j, buf);
     free(buf);
     return NULL;

@@ -247,6 +247,8 @@ static void track(server *srv, const char *id, bool running)
     if (running && (*p = calloc(1, sizeof(live_job)))) {
         snprintf((*p)->id, sizeof((*p)->id), "%s", id);
         ws_arm_files_flush(srv); /* results are on their way */
+        if (!srv->tick.armed)
+            loop_timer_arm(&srv->tick, TICK_MS);
     }
 }
 
@@ -483,7 +485,12 @@ static void ws_tick(server *srv)
                 broadcast_job_as(srv, j->id, AS_PROGRESS);
         }
     }
-    loop_timer_arm(&srv->tick, TICK_MS);
+    /* Only while a job runs, so that an idle daemon sleeps: track() arms it
+     * again. Meanwhile state changes wake the loop, and file results (a
+     * cancelled job's last ones) wait in the bus for the event that ends
+     * their job, which drains them. */
+    if (srv->live)
+        loop_timer_arm(&srv->tick, TICK_MS);
 }
 
 int ws_start(server *srv)

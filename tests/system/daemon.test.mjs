@@ -331,6 +331,44 @@ test('progress is pushed at least twice and at most 20 times a second', async ()
   ws.close();
 });
 
+test('an idle daemon sleeps: no thread wakes while no job runs; the next job has its progress', async () => {
+  // A daemon of its own: the shared one still closes the connections of the
+  // tests before (each close a wake-up).
+  const t2 = tempTree();
+  const d2 = await startDaemon(t2);
+  try {
+    const ws = d2.ws(); // a client connected all along
+    const c = collect(ws);
+    await opened(ws);
+    // Context switches of each thread (/proc/PID/task/TID/status) over 2 s.
+    const switches = () => Object.fromEntries(readdirSync(`/proc/${d2.proc.pid}/task`).map((tid) => {
+      const st = readFileSync(`/proc/${d2.proc.pid}/task/${tid}/status`, 'utf8');
+      const n = [...st.matchAll(/ctxt_switches:\s+(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+      return [`${/^Name:\s+(.*)$/m.exec(st)[1]} ${tid}`, n];
+    }));
+    await sleep(300);
+    const before = switches();
+    await sleep(2000);
+    const after = switches();
+    // Twenty a second in all, before: the service loop's tick and the
+    // journal's group-commit wait ran with nothing to do.
+    for (const [k, n] of Object.entries(before))
+      if (k in after) assert.ok(after[k] - n <= 4, `${k} woke ${after[k] - n} times in 2 s`);
+    const plate = join(t2.root, 'plate');
+    writeFileSync(plate, '');
+    truncateSync(plate, 100 * 1024 * 1024);
+    const j = (await d2.api('POST', '/api/jobs', { sources: [plate], dest: join(t2.root, 'out'), bwlimit: '40M' })).json;
+    await sleep(1000);
+    await d2.api('POST', `/api/jobs/${j.id}/cancel`);
+    const ticks = c.msgs.filter((m) => m.type === 'job' && m.job.id === j.id && m.job.state === 'running' && m.job.bytes_done > 0);
+    assert.ok(ticks.length >= 2, `${ticks.length} progress messages in 1 s`);
+    ws.close();
+  } finally {
+    await d2.stop();
+    cleanup(t2);
+  }
+});
+
 test('a stalled WebSocket client slows nobody and is dropped when far behind', async () => {
   const stalled = d.ws();
   await opened(stalled);
