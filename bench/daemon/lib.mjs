@@ -157,7 +157,8 @@ export function rtClient(port, token) {
   const waiting = [];
   lines.on('line', (l) => waiting.shift()?.(l));
   // CLOCK_MONOTONIC (process.hrtime) to performance.now()'s time: taken
-  // again for each request (the first reading in a process was 1.8 ms off).
+  // again for each request, the first reading in a process dropped (it was
+  // 1.8 ms off the later ones).
   const offsetMs = () => Number(process.hrtime.bigint()) / 1e6 - performance.now();
   offsetMs();
   return {

@@ -1,9 +1,10 @@
 // bench/daemon/poller.child.mjs PORT TOKEN: the API poller of the daemon
 // benchmarks, in a process of its own that paces the GETs, timed by
 // ferry-rtclient (bench/rtclient.c) so that the figures are the API's, not
-// the delays of a busy event loop. IPC: {poll: PATH, every: MS} starts a GET of PATH every MS on
-// one keep-alive connection; {stop: true} answers {lat: [ms, ...], kernel: [ms, ...], bad: N}
-// (N answers that were not 200) and waits for the next {poll}.
+// the delays of a busy event loop. IPC: {poll: PATH, every: MS} starts a
+// GET of PATH every MS on one keep-alive connection; {stop: true} answers
+// {lat: [ms, ...], kernel: [ms, ...], bad: N} (N answers that were not 200)
+// and waits for the next {poll}.
 import { rtClient } from './lib.mjs';
 
 const http = rtClient(Number(process.argv[2]), process.argv[3]);
@@ -12,11 +13,12 @@ let run = null;
 async function poll(path, every, state) {
   for (let next = performance.now(); !state.stop; next += every) {
     const a = await http.request('GET', path);
-    if (a.status === 200) {
+    if (a.status !== 200) {
+      state.bad++;
+    } else {
       state.lat.push(a.ms);
       if (a.kernelMs !== null) state.kernel.push(a.kernelMs);
     }
-    else state.bad++;
     const wait = next + every - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }

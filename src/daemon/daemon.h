@@ -175,8 +175,8 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
                 void *in, size_t len);
 /* Drains the bus into client queues and asks for writeable callbacks. */
 void ws_drain_events(server *srv);
-/* Opens the timers: the TICK_MS tick (progress of running jobs), the drain
- * of file results; 0, or -1 with the cause printed. */
+/* Opens the timers, unarmed: the TICK_MS tick (progress of running jobs),
+ * the drain of file results; 0, or -1 with the cause printed. */
 int ws_start(server *srv);
 /* Starts the drain of file results (every FILES_FLUSH_MS) if a job runs and
  * a client takes them; call when a job starts, a client comes or subscribes. */

@@ -498,8 +498,7 @@ int ws_start(server *srv)
     if (loop_timer_open(srv, &srv->tick, ws_tick) < 0 ||
         loop_timer_open(srv, &srv->files_flush, files_flush) < 0)
         return -1;
-    loop_timer_arm(&srv->tick, TICK_MS);
-    return 0;
+    return 0; /* both armed when a job runs (track()) */
 }
 
 static void send_hello(server *srv, ws_client *c)
