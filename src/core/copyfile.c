@@ -29,7 +29,7 @@ void ferry__copier_init(ferry__copier *cp, ferry_cancel *cancel, ferry__ratelimi
     cp->buf = NULL;
     cp->no_clone = false;
     cp->no_cfr = false;
-    cp->writeback = false;
+    cp->flusher = NULL;
     cp->kicked = 0;
 }
 
@@ -103,12 +103,10 @@ static void moved(ferry__copier *cp, int dst, ferry__copy_result *res, uint64_t 
     res->copied += n;
     if (cp->progress)
         atomic_fetch_add_explicit(cp->progress, n, memory_order_relaxed);
-    if (cp->writeback && res->copied - cp->kicked >= FERRY_WRITEBACK_STEP) {
-        /* Only starts I/O; errors surface at the sync before the commit. */
-        sync_file_range(dst, (off_t)cp->kicked, (off_t)(res->copied - cp->kicked),
-                        SYNC_FILE_RANGE_WRITE);
+    /* Refused when the flusher is behind: the next step hands a longer range. */
+    if (cp->flusher && res->copied - cp->kicked >= FERRY_WRITEBACK_STEP &&
+        ferry__flusher_kick(cp->flusher, dst, cp->kicked, res->copied - cp->kicked))
         cp->kicked = res->copied;
-    }
 }
 
 /*

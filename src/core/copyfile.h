@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/flusher.h"
 #include "core/ratelimit.h"
 #include "ferry/cancel.h"
 
@@ -26,7 +27,8 @@
 /*
  * With durability on, writeback of the destination is started (not waited
  * for) every 8 MiB, so the sync before the commit finds little left to write
- * and the copy overlaps the disk's work instead of preceding it.
+ * and the copy overlaps the disk's work instead of preceding it. The flusher
+ * thread starts it (core/flusher.h): starting it can wait for the disk.
  */
 #define FERRY_WRITEBACK_STEP (8u << 20)
 
@@ -45,8 +47,9 @@ typedef struct {
     char *buf;                    /* read/write buffer, FERRY_CHUNK bytes, lazily made */
     bool no_clone;                /* FICLONE refused once: don't ask again */
     bool no_cfr;                  /* copy_file_range refused once */
-    bool writeback;               /* start writeback every FERRY_WRITEBACK_STEP bytes */
-    uint64_t kicked;              /* offset up to which writeback was started */
+    ferry__flusher *flusher;      /* borrowed: starts writeback every FERRY_WRITEBACK_STEP
+                                     bytes; NULL: none (no durability asked) */
+    uint64_t kicked;              /* offset up to which writeback was handed over */
 } ferry__copier;
 
 typedef struct {

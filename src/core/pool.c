@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 
+#include "core/flusher.h"
 #include "core/job_priv.h"
 #include "util/error.h"
 #include "util/fs.h"
@@ -23,6 +24,7 @@ struct ferry__pool {
     bool stopping;
     unsigned nthreads;
     pthread_t *threads;
+    ferry__flusher *flusher; /* starts writeback for the durable jobs' copies */
 };
 
 static void ring_remove(ferry__pool *pool, ferry_job *job)
@@ -56,7 +58,7 @@ static ferry_job *pick(ferry__pool *pool, size_t *idx)
     return NULL;
 }
 
-static void switch_job(ferry__worker *w, ferry_job *job)
+static void switch_job(ferry__pool *pool, ferry__worker *w, ferry_job *job)
 {
     if (w->job == job)
         return;
@@ -67,7 +69,7 @@ static void switch_job(ferry__worker *w, ferry_job *job)
     char *buf = w->copier.buf;
     ferry__copier_init(&w->copier, job->cancel, job->limited ? &job->rl : NULL, &job->bytes_moved);
     w->copier.buf = buf;
-    w->copier.writeback = !job->spec.no_fsync;
+    w->copier.flusher = job->spec.no_fsync ? NULL : pool->flusher;
 }
 
 static void *worker_main(void *arg)
@@ -98,7 +100,7 @@ static void *worker_main(void *arg)
             continue;
         }
         pthread_mutex_unlock(&pool->lock);
-        switch_job(&w, job);
+        switch_job(pool, &w, job);
         ferry__do_entry(&w, idx);
         pthread_mutex_lock(&pool->lock);
         /* The runner waits only for the last worker of a job with nothing left. */
@@ -120,6 +122,12 @@ int ferry__pool_new(ferry__pool **out, unsigned n)
     if (!pool || !(pool->threads = calloc(n ? n : 1, sizeof(pthread_t)))) {
         free(pool);
         return ferry__error(FERRY_ENOMEM, "out of memory");
+    }
+    int rc = ferry__flusher_new(&pool->flusher);
+    if (rc) {
+        free(pool->threads);
+        free(pool);
+        return rc;
     }
     pthread_mutex_init(&pool->lock, NULL);
     pthread_cond_init(&pool->work, NULL);
@@ -147,6 +155,7 @@ void ferry__pool_free(ferry__pool *pool)
     pthread_mutex_unlock(&pool->lock);
     for (unsigned i = 0; i < pool->nthreads; i++)
         pthread_join(pool->threads[i], NULL);
+    ferry__flusher_free(pool->flusher);
     pthread_cond_destroy(&pool->work);
     pthread_cond_destroy(&pool->idle);
     pthread_mutex_destroy(&pool->lock);

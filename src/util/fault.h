@@ -8,7 +8,8 @@
  * (FIU_ONETIME for a transient fault), and the call at that point fails with
  * that errno instead of running. Points: clone, cfr, read, write,
  * write_short, open, stat, tmpfile, meta, link, rename, unlink, mkdir, sync,
- * close, exr_read (the EXR check's reads, core/exr.c).
+ * close, exr_read (the EXR check's reads, core/exr.c), kick (starting
+ * writeback, core/flusher.c).
  */
 #ifndef FERRY_UTIL_FAULT_H
 #define FERRY_UTIL_FAULT_H

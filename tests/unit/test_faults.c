@@ -15,12 +15,14 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -225,9 +227,84 @@ static void test_transient_retried(void **state)
     one(&rd, EINTR, true, false, false);
 }
 
+/*
+ * Starting writeback can wait for the disk (the block layer's writeback
+ * throttle held a copy thread 57 ms here): a cancel must not wait for it.
+ * The first kick sleeps 3 s; the job is cancelled while it sleeps and must
+ * end, its copy thread stopped, before the kick returns.
+ */
+static atomic_int kick_state; /* 0: no kick yet; 1: in the slow one; 2: it returned */
+
+static int slow_kick(const char *name, int *failnum, void **failinfo, unsigned int *flags)
+{
+    int none = 0;
+
+    (void)name;
+    (void)failnum;
+    (void)failinfo;
+    (void)flags;
+    if (atomic_compare_exchange_strong(&kick_state, &none, 1)) {
+        struct timespec ts = {3, 0};
+        nanosleep(&ts, NULL);
+        atomic_store(&kick_state, 2);
+    }
+    return 0; /* then let the call run */
+}
+
+static void test_cancel_while_writeback_waits(void **state)
+{
+    char src[512], dest[512], state_dir[512], copy[600], id[16];
+    const char *sources[1] = {src};
+    ferry_manager_opts mo;
+    ferry_manager *m;
+    ferry_job_spec spec;
+    ferry_job_info info;
+    int fd;
+
+    (void)state;
+    snprintf(src, sizeof(src), "%s/hole-40M", base);
+    snprintf(dest, sizeof(dest), "%s/out-kick", base);
+    snprintf(state_dir, sizeof(state_dir), "%s/state", base);
+    assert_true((fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0);
+    assert_int_equal(ftruncate(fd, 40 << 20), 0); /* read as zeros, written as data */
+    assert_int_equal(close(fd), 0);
+    ferry_manager_opts_init(&mo);
+    mo.state_dir = state_dir;
+    assert_int_equal(ferry_manager_open(&m, &mo), FERRY_OK);
+    ferry_job_spec_init(&spec);
+    spec.sources = sources;
+    spec.nsources = 1;
+    spec.dest = dest;
+    spec.dest_is_dir = true;
+    spec.bwlimit = 16 << 20; /* 2.5 s for the file: the first kick, at 8 MiB, comes early */
+
+    atomic_store(&kick_state, 0);
+    fiu_enable_external("ferry/kick", 1, NULL, 0, slow_kick);
+    assert_int_equal(ferry_manager_submit(m, &spec, id), FERRY_OK);
+    for (int i = 0; i < 10000 && atomic_load(&kick_state) == 0; i++)
+        usleep(1000);
+    assert_int_equal(atomic_load(&kick_state), 1);
+    assert_int_equal(ferry_manager_cancel(m, id), FERRY_OK);
+    assert_int_equal(ferry_manager_wait(m, id, 20000), FERRY_OK);
+    /* Ended, every copy thread out of the job, while the kick still waits. */
+    assert_int_equal(atomic_load(&kick_state), 1);
+    assert_int_equal(ferry_manager_get(m, id, &info), FERRY_OK);
+    assert_int_equal(info.state, FERRY_JOB_CANCELLED);
+    print_message("cancel during a slow writeback start: last copy thread stopped after %lld us\n",
+                  (long long)info.cancel_latency_us);
+    ferry_job_info_clear(&info);
+    fiu_disable("ferry/kick");
+    ferry_manager_close(m); /* joins the writeback thread, after its sleep */
+    assert_int_equal(atomic_load(&kick_state), 2);
+    snprintf(copy, sizeof(copy), "%s/hole-40M", dest);
+    assert_int_equal(compare(src, copy), -1);
+    no_temps(dest);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_cancel_while_writeback_waits),
         cmocka_unit_test(test_short_writes),
         cmocka_unit_test(test_transient_retried),
         cmocka_unit_test(test_matrix),
