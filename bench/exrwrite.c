@@ -115,11 +115,13 @@ static exr_result_t define_part(exr_context_t ctx, const exrw_opts *o, int i)
     exr_result_t r;
 
     snprintf(name, sizeof(name), "part%d", i);
-    r = exr_add_part(ctx, o->parts > 1 ? name : NULL,
-                     o->tiled ? EXR_STORAGE_TILED : EXR_STORAGE_SCANLINE, &idx);
+    exr_storage_t st = o->tiled ? (o->deep ? EXR_STORAGE_DEEP_TILED : EXR_STORAGE_TILED)
+                                : (o->deep ? EXR_STORAGE_DEEP_SCANLINE : EXR_STORAGE_SCANLINE);
+    r = exr_add_part(ctx, o->parts > 1 ? name : NULL, st, &idx);
     if (!r)
-        r = exr_initialize_required_attr_simple(
-            ctx, idx, o->width, o->height, o->zip ? EXR_COMPRESSION_ZIP : EXR_COMPRESSION_NONE);
+        r = exr_initialize_required_attr_simple(ctx, idx, o->width, o->height,
+                                                o->zip && !o->deep ? EXR_COMPRESSION_ZIP
+                                                                   : EXR_COMPRESSION_NONE);
     for (int c = 0; !r && c < o->channels; c++)
         r = exr_add_channel(ctx, idx, names[c], EXR_PIXEL_HALF, EXR_PERCEPTUALLY_LOGARITHMIC, 1, 1);
     if (!r && o->tiled)
@@ -163,6 +165,37 @@ static exr_result_t write_chunk(exr_context_t ctx, int part, const exrw_opts *o,
     return exr_encoding_run(ctx, part, enc);
 }
 
+/*
+ * One deep chunk of w x h pixels at column x0, uncompressed: the table of
+ * cumulative sample counts (row by row), then each channel's samples, all
+ * of them 0.5. What the samples say does not matter here, only the layout.
+ */
+static exr_result_t write_deep_chunk(exr_context_t ctx, int part, const exrw_opts *o, int x0, int w,
+                                     int h, int tx, int ty, int level)
+{
+    int32_t *table = malloc((size_t)w * (size_t)h * sizeof(int32_t));
+    uint16_t *data = NULL;
+    int32_t n = 0;
+    exr_result_t r = EXR_ERR_OUT_OF_MEMORY;
+
+    if (!table)
+        return r;
+    for (int i = 0; i < w * h; i++)
+        table[i] = (n += 1 + (x0 + i % w) % 3);
+    size_t bytes = (size_t)n * (size_t)o->channels * sizeof(uint16_t);
+    if ((data = malloc(bytes ? bytes : 1))) {
+        for (size_t i = 0; i < bytes / 2; i++)
+            data[i] = to_half(0.5f);
+        size_t tb = (size_t)w * (size_t)h * sizeof(int32_t);
+        r = o->tiled ? exr_write_deep_tile_chunk(ctx, part, tx, ty, level, level, data, bytes,
+                                                 bytes, table, tb)
+                     : exr_write_deep_scanline_chunk(ctx, part, ty, data, bytes, bytes, table, tb);
+    }
+    free(data);
+    free(table);
+    return r;
+}
+
 /* All chunks of one part, in table order. */
 static exr_result_t write_part(exr_context_t ctx, int part, const exrw_opts *o, const uint16_t *px)
 {
@@ -181,14 +214,21 @@ static exr_result_t write_part(exr_context_t ctx, int part, const exrw_opts *o, 
             r = exr_get_level_sizes(ctx, part, l, l, &w, &h);
             for (int ty = 0; !r && ty * TILE < h; ty++)
                 for (int tx = 0; !r && tx * TILE < w; tx++)
-                    if (!(r = exr_write_tile_chunk_info(ctx, part, tx, ty, l, l, &ci)))
+                    if (o->deep)
+                        r = write_deep_chunk(
+                            ctx, part, o, tx * TILE, w - tx * TILE < TILE ? w - tx * TILE : TILE,
+                            h - ty * TILE < TILE ? h - ty * TILE : TILE, tx, ty, l);
+                    else if (!(r = exr_write_tile_chunk_info(ctx, part, tx, ty, l, l, &ci)))
                         r = write_chunk(ctx, part, o, px, &ci, &enc, &started);
         }
     } else {
         int32_t lines = 1;
         r = exr_get_scanlines_per_chunk(ctx, part, &lines);
         for (int y = 0; !r && y < o->height; y += lines)
-            if (!(r = exr_write_scanline_chunk_info(ctx, part, y, &ci)))
+            if (o->deep)
+                r = write_deep_chunk(ctx, part, o, 0, o->width,
+                                     o->height - y < lines ? o->height - y : lines, 0, y, 0);
+            else if (!(r = exr_write_scanline_chunk_info(ctx, part, y, &ci)))
                 r = write_chunk(ctx, part, o, px, &ci, &enc, &started);
     }
     if (started)

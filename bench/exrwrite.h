@@ -17,6 +17,8 @@ typedef struct {
     bool tiled;        /* 32x32 tiles instead of scanlines */
     int levels;        /* tiled: 0 one level, 1 mipmap levels */
     int parts;         /* 1, or more for a multi-part file of identical parts */
+    bool deep;         /* deep scanlines or tiles: pixel x holds 1 + x % 3 samples
+                          (no compression; zip is ignored) */
     int64_t frame;     /* drawn as a moving bar and kept in the "ferryFrame" attribute */
 } exrw_opts;
 

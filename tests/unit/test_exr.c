@@ -134,12 +134,21 @@ static const struct {
     bool zip, tiled;
     int parts;
     int levels; /* tiled: 0 one level, 1 mipmap */
+    bool deep;
 } layouts[] = {
-    {"scanlines", 64, 36, false, false, 1, 0},  {"zip", 64, 36, true, false, 1, 0},
-    {"tiled", 64, 36, false, true, 1, 0},       {"tiled zip", 100, 70, true, true, 1, 0},
-    {"multi-part", 64, 36, false, false, 3, 0}, {"multi-part tiled", 40, 40, true, true, 2, 0},
-    {"one pixel", 1, 1, false, false, 1, 0},    {"wide", 493, 275, false, false, 1, 0},
-    {"mipmap", 70, 40, false, true, 1, 1},      {"multi-part mipmap", 33, 65, true, true, 2, 1},
+    {"scanlines", 64, 36, false, false, 1, 0, false},
+    {"zip", 64, 36, true, false, 1, 0, false},
+    {"tiled", 64, 36, false, true, 1, 0, false},
+    {"tiled zip", 100, 70, true, true, 1, 0, false},
+    {"multi-part", 64, 36, false, false, 3, 0, false},
+    {"multi-part tiled", 40, 40, true, true, 2, 0, false},
+    {"one pixel", 1, 1, false, false, 1, 0, false},
+    {"wide", 493, 275, false, false, 1, 0, false},
+    {"mipmap", 70, 40, false, true, 1, 1, false},
+    {"multi-part mipmap", 33, 65, true, true, 2, 1, false},
+    {"deep scanlines", 64, 36, false, false, 1, 0, true},
+    {"deep tiled", 70, 40, false, true, 1, 0, true},
+    {"multi-part deep mipmap", 33, 65, false, true, 2, 1, true},
 };
 
 static void test_sound_frames_pass(void **state)
@@ -149,6 +158,7 @@ static void test_sound_frames_pass(void **state)
         exrw_opts o =
             opts(layouts[i].w, layouts[i].h, layouts[i].zip, layouts[i].tiled, layouts[i].parts);
         o.levels = layouts[i].levels;
+        o.deep = layouts[i].deep;
         int fd = frame_fd(&o);
         expect_sound(fd, layouts[i].name);
         assert_int_equal(ferry_exr_check_fd(fd, NULL, NULL), FERRY_OK);
@@ -164,6 +174,7 @@ static void test_every_truncation_fails(void **state)
         exrw_opts o =
             opts(layouts[i].w, layouts[i].h, layouts[i].zip, layouts[i].tiled, layouts[i].parts);
         o.levels = layouts[i].levels;
+        o.deep = layouts[i].deep;
         int fd = frame_fd(&o);
         size_t len, step;
         unsigned char *b = slurp(fd, &len);
