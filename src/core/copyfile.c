@@ -105,7 +105,7 @@ static void moved(ferry__copier *cp, int dst, ferry__copy_result *res, uint64_t 
         atomic_fetch_add_explicit(cp->progress, n, memory_order_relaxed);
     /* Refused when the flusher is behind: the next step hands a longer range. */
     if (cp->flusher && res->copied - cp->kicked >= FERRY_WRITEBACK_STEP &&
-        ferry__flusher_kick(cp->flusher, dst, cp->kicked, res->copied - cp->kicked))
+        ferry__flusher_kick(cp->flusher, cp, dst, cp->kicked, res->copied - cp->kicked))
         cp->kicked = res->copied;
 }
 
@@ -195,7 +195,7 @@ static int copy_rw(ferry__copier *cp, int src, int dst, uint64_t size_hint,
     }
 }
 
-int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
+static int copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
                      ferry__copy_result *res)
 {
     uint64_t chunk = chunk_size(cp);
@@ -254,4 +254,15 @@ int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
         if (size_hint > 0 && res->copied >= size_hint)
             return FERRY_OK;
     }
+}
+
+int ferry__copy_data(ferry__copier *cp, int src, int dst, uint64_t size_hint,
+                     ferry__copy_result *res)
+{
+    int rc = copy_data(cp, src, dst, size_hint, res);
+
+    /* Stopped short: the temp will be dropped, so its queued ranges are too. */
+    if (rc != FERRY_OK && cp->kicked > 0)
+        ferry__flusher_drop(cp->flusher, cp);
+    return rc;
 }

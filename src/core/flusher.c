@@ -22,6 +22,7 @@
 #define FLUSH_SLOTS 16
 
 typedef struct {
+    const void *owner;
     int fd;
     uint64_t off, len;
 } flush_range;
@@ -94,7 +95,7 @@ void ferry__flusher_free(ferry__flusher *f)
     free(f);
 }
 
-bool ferry__flusher_kick(ferry__flusher *f, int fd, uint64_t off, uint64_t len)
+bool ferry__flusher_kick(ferry__flusher *f, const void *owner, int fd, uint64_t off, uint64_t len)
 {
     int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     bool queued = false;
@@ -103,7 +104,7 @@ bool ferry__flusher_kick(ferry__flusher *f, int fd, uint64_t off, uint64_t len)
         return false;
     pthread_mutex_lock(&f->lock);
     if (f->count < FLUSH_SLOTS && !f->stopping) {
-        f->ring[(f->head + f->count) % FLUSH_SLOTS] = (flush_range){dup, off, len};
+        f->ring[(f->head + f->count) % FLUSH_SLOTS] = (flush_range){owner, dup, off, len};
         if (f->count++ == 0)
             pthread_cond_signal(&f->more);
         queued = true;
@@ -112,4 +113,25 @@ bool ferry__flusher_kick(ferry__flusher *f, int fd, uint64_t off, uint64_t len)
     if (!queued)
         ferry__close(dup);
     return queued;
+}
+
+void ferry__flusher_drop(ferry__flusher *f, const void *owner)
+{
+    int fds[FLUSH_SLOTS];
+    unsigned n = 0, kept = 0;
+
+    pthread_mutex_lock(&f->lock);
+    /* Compacts the ring in place, in order, from its head. */
+    for (unsigned i = 0; i < f->count; i++) {
+        flush_range r = f->ring[(f->head + i) % FLUSH_SLOTS];
+        if (r.owner == owner)
+            fds[n++] = r.fd;
+        else
+            f->ring[(f->head + kept++) % FLUSH_SLOTS] = r;
+    }
+    f->count = kept;
+    pthread_mutex_unlock(&f->lock);
+    /* The caller still holds the file open: these closes free nothing. */
+    for (unsigned i = 0; i < n; i++)
+        ferry__close(fds[i]);
 }

@@ -12,7 +12,9 @@
  *
  * Handing a range over never blocks: when the queue is full (the disk is
  * behind, and more requests would not speed it up) the kick is refused and
- * the caller asks again at its next step, with the longer range.
+ * the caller asks again at its next step, with the longer range. A copy that
+ * stops short (cancelled, failed) takes its queued ranges back: its temp is
+ * dropped, and writing it out would only keep the disk from other work.
  */
 #ifndef FERRY_CORE_FLUSHER_H
 #define FERRY_CORE_FLUSHER_H
@@ -29,10 +31,14 @@ int ferry__flusher_new(ferry__flusher **out);
 void ferry__flusher_free(ferry__flusher *f);
 
 /*
- * Queues "start writeback of [off, off + len) of fd". The flusher works on a
- * duplicate of fd, so the caller may close its own at once. Returns false,
- * without waiting, when the queue is full or fd cannot be duplicated.
+ * Queues "start writeback of [off, off + len) of fd" for owner (any pointer
+ * naming the caller). The flusher works on a duplicate of fd, so the caller
+ * may close its own at once. Returns false, without waiting, when the queue
+ * is full or fd cannot be duplicated.
  */
-bool ferry__flusher_kick(ferry__flusher *f, int fd, uint64_t off, uint64_t len);
+bool ferry__flusher_kick(ferry__flusher *f, const void *owner, int fd, uint64_t off, uint64_t len);
+
+/* Forgets the ranges of owner still queued (not one being started). */
+void ferry__flusher_drop(ferry__flusher *f, const void *owner);
 
 #endif

@@ -230,8 +230,10 @@ static void test_transient_retried(void **state)
 /*
  * Starting writeback can wait for the disk (the block layer's writeback
  * throttle held a copy thread 57 ms here): a cancel must not wait for it.
- * The first kick sleeps 3 s; the job is cancelled while it sleeps and must
- * end, its copy thread stopped, before the kick returns.
+ * The first kick sleeps 4 s; the copy goes on meanwhile and queues three
+ * more ranges; the job is cancelled while the kick sleeps and must end, its
+ * copy thread stopped, before the kick returns, and the ranges it queued
+ * must be dropped with the temp (their duplicates of its descriptor closed).
  */
 static atomic_int kick_state; /* 0: no kick yet; 1: in the slow one; 2: it returned */
 
@@ -244,11 +246,31 @@ static int slow_kick(const char *name, int *failnum, void **failinfo, unsigned i
     (void)failinfo;
     (void)flags;
     if (atomic_compare_exchange_strong(&kick_state, &none, 1)) {
-        struct timespec ts = {3, 0};
+        struct timespec ts = {4, 0};
         nanosleep(&ts, NULL);
         atomic_store(&kick_state, 2);
     }
     return 0; /* then let the call run */
+}
+
+/* How many of this process's descriptors are open on a file in dir. */
+static unsigned fds_in(const char *dir)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    unsigned n = 0;
+    size_t len = strlen(dir);
+
+    assert_non_null(d);
+    while ((de = readdir(d))) {
+        char link[600], target[600];
+        snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+        ssize_t k = readlink(link, target, sizeof(target) - 1);
+        if (k > 0 && (size_t)k > len && !strncmp(target, dir, len) && target[len] == '/')
+            n++;
+    }
+    closedir(d);
+    return n;
 }
 
 static void test_cancel_while_writeback_waits(void **state)
@@ -276,7 +298,7 @@ static void test_cancel_while_writeback_waits(void **state)
     spec.nsources = 1;
     spec.dest = dest;
     spec.dest_is_dir = true;
-    spec.bwlimit = 16 << 20; /* 2.5 s for the file: the first kick, at 8 MiB, comes early */
+    spec.bwlimit = 16 << 20; /* 2.5 s for the file: kicks at 8, 16, 24 and 32 MiB */
 
     atomic_store(&kick_state, 0);
     fiu_enable_external("ferry/kick", 1, NULL, 0, slow_kick);
@@ -284,10 +306,22 @@ static void test_cancel_while_writeback_waits(void **state)
     for (int i = 0; i < 10000 && atomic_load(&kick_state) == 0; i++)
         usleep(1000);
     assert_int_equal(atomic_load(&kick_state), 1);
+    for (int i = 0; i < 10000; i++) { /* past the kick at 32 MiB */
+        assert_int_equal(ferry_manager_get(m, id, &info), FERRY_OK);
+        uint64_t done = info.bytes_done;
+        ferry_job_info_clear(&info);
+        if (done > 32u << 20)
+            break;
+        usleep(1000);
+    }
+    assert_int_equal(atomic_load(&kick_state), 1);
     assert_int_equal(ferry_manager_cancel(m, id), FERRY_OK);
     assert_int_equal(ferry_manager_wait(m, id, 20000), FERRY_OK);
     /* Ended, every copy thread out of the job, while the kick still waits. */
     assert_int_equal(atomic_load(&kick_state), 1);
+    /* Open on the temp now: the sleeping kick's duplicate, and perhaps the
+     * runner's, about to close it; not the three queued ranges' too. */
+    assert_in_range(fds_in(dest), 1, 2);
     assert_int_equal(ferry_manager_get(m, id, &info), FERRY_OK);
     assert_int_equal(info.state, FERRY_JOB_CANCELLED);
     print_message("cancel during a slow writeback start: last copy thread stopped after %lld us\n",
