@@ -19,7 +19,9 @@
 // watchers run on the same two cores as the copy here, where in a studio they
 // are browsers on other machines: WATCHERS_NICE=19 runs their process under
 // nice(1), so that their own parsing takes the CPU the copy leaves (0, the
-// default: they compete with it as equals). SERVE_ARGS: the daemon's options. Ratios: of medians, and the median of the
+// default: they compete with it as equals). And the bytes the daemon sent in that
+// time (ss's bytes_sent over its connections): watchers that read slowly take the
+// rest of their results after the job. SERVE_ARGS: the daemon's options. Ratios: of medians, and the median of the
 // per-round ratios (the steadier one on this disk).
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -56,6 +58,13 @@ function serviceCpuOf(pid) {
   return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
 }
 
+// Bytes the daemon has sent so far on its open connections (ss's bytes_sent:
+// every WebSocket client's and the API's).
+function sentOf(port) {
+  const out = spawnSync('ss', ['-tinH', 'state', 'established', `( sport = :${port} )`]).stdout.toString();
+  return [...out.matchAll(/bytes_sent:(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
+}
+
 // CPU seconds (user + system) a process has used so far.
 function cpuOf(pid) {
   const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -76,7 +85,7 @@ async function oneJob(kind, fsync) {
   const child = kind !== 'none' ? await startWatchers(WATCHERS, kind) : null;
   spawnSync('sync');
   await sleep(PAUSE_MS);
-  const cpu0 = [cpuOf(d.proc.pid), child ? cpuOf(child.pid) : 0, serviceCpuOf(d.proc.pid)];
+  const cpu0 = [cpuOf(d.proc.pid), child ? cpuOf(child.pid) : 0, serviceCpuOf(d.proc.pid), sentOf(d.port)];
   const t0 = performance.now();
   const r = await d.api('POST', '/api/jobs', { sources: [small], dest: run.fresh(fsync ? 'f' : 'n'), fsync });
   if (r.status !== 201) throw new Error(`POST /api/jobs: ${r.status} ${r.text}`);
@@ -84,7 +93,8 @@ async function oneJob(kind, fsync) {
   poller.send({ poll: `/api/jobs/${id}`, every: POLL_MS });
   const m = await ev.waitFor((x) => x.type === 'job' && x.job.id === id && ['done', 'failed', 'cancelled'].includes(x.job.state), 600000);
   const secs = (m._t - t0) / 1000;
-  const cpu = [cpuOf(d.proc.pid) - cpu0[0], child ? cpuOf(child.pid) - cpu0[1] : 0, serviceCpuOf(d.proc.pid) - cpu0[2]];
+  const cpu = [cpuOf(d.proc.pid) - cpu0[0], child ? cpuOf(child.pid) - cpu0[1] : 0, serviceCpuOf(d.proc.pid) - cpu0[2],
+    sentOf(d.port) - cpu0[3]];
   poller.send({ stop: true });
   const polled = await new Promise((resolve) => poller.once('message', resolve));
   if (polled.bad) throw new Error(`GET /api/jobs/${id}: ${polled.bad} answers not 200`);
@@ -101,13 +111,13 @@ async function oneJob(kind, fsync) {
 
 const KINDS = ['none', ...(process.env.KINDS || 'ui,file,batch').split(',').filter((k) => k && k !== 'none')];
 const kinds = [true, false].flatMap((fsync) => KINDS.map((k) => [k, fsync]));
-const res = new Map(kinds.map((k) => [k.join(), { secs: [], server: [], lat: [], kernel: [], lag: [], daemonCpu: [], watcherCpu: [], serviceCpu: [], short: 0, dropped: 0, files: 0 }]));
+const res = new Map(kinds.map((k) => [k.join(), { secs: [], server: [], lat: [], kernel: [], lag: [], daemonCpu: [], watcherCpu: [], serviceCpu: [], sent: [], short: 0, dropped: 0, files: 0 }]));
 for (let r = 0; r < ROUNDS; r++) {
   for (let k = 0; k < kinds.length; k++) {
     const [w, fsync] = kinds[(k + r) % kinds.length];
     const x = await oneJob(w, fsync);
     raw({ round: r, watchers: w === 'none' ? 0 : WATCHERS, kind: w, fsync, s: x.secs, server_s: x.server,
-      daemon_cpu_s: x.cpu[0], watchers_cpu_s: x.cpu[1], service_cpu_s: x.cpu[2], api_ms: x.lat, api_kernel_ms: x.kernel,
+      daemon_cpu_s: x.cpu[0], watchers_cpu_s: x.cpu[1], service_cpu_s: x.cpu[2], sent_bytes: x.cpu[3], api_ms: x.lat, api_kernel_ms: x.kernel,
       files_seen: x.counts?.map((c) => c.files), closed: x.counts?.filter((c) => c.closeCode !== null).length });
     const acc = res.get([w, fsync].join());
     acc.secs.push(x.secs);
@@ -117,6 +127,7 @@ for (let r = 0; r < ROUNDS; r++) {
     acc.daemonCpu.push(x.cpu[0]);
     acc.watcherCpu.push(x.cpu[1]);
     acc.serviceCpu.push(x.cpu[2]);
+    acc.sent.push(x.cpu[3]);
     if (x.counts) {
       const want = w === 'ui' ? 0 : 20000;
       acc.short += x.counts.filter((c) => c.files !== want).length;
@@ -133,8 +144,8 @@ await d.stop();
 const g = (w, f) => res.get([w, f].join());
 const perRound = (a, b) => median(a.map((x, i) => x / b[i]));
 const label = (w) => (w === 'none' ? 'none' : `${WATCHERS} ${w}`);
-console.log(`| 20,000 x 4 KiB, ${ROUNDS} rounds | watchers | median s (POST -> "done") | ratio of medians | median of per-round ratios | daemon CPU s | service thread CPU s | watchers' CPU s |`);
-console.log('|---|---|---|---|---|---|---|---|');
+console.log(`| 20,000 x 4 KiB, ${ROUNDS} rounds | watchers | median s (POST -> "done") | ratio of medians | median of per-round ratios | daemon CPU s | service thread CPU s | watchers' CPU s | sent during the job, MB |`);
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const f of [true, false]) {
   const base = g('none', f);
   for (const w of KINDS) {
@@ -142,7 +153,7 @@ for (const f of [true, false]) {
     const ratio = w === 'none' ? '1.00x' : `**${(median(x.secs) / median(base.secs)).toFixed(2)}x**`;
     const pr = w === 'none' ? '1.00x' : `**${perRound(x.secs, base.secs).toFixed(2)}x**`;
     console.log(`| ${f ? 'durable' : '--no-fsync'} | ${label(w)} | ${median(x.secs).toFixed(3)} | ${ratio} | ${pr} | ` +
-      `${median(x.daemonCpu).toFixed(2)} | ${median(x.serviceCpu).toFixed(3)} | ${w === 'none' ? '-' : median(x.watcherCpu).toFixed(2)} |`);
+      `${median(x.daemonCpu).toFixed(2)} | ${median(x.serviceCpu).toFixed(3)} | ${w === 'none' ? '-' : median(x.watcherCpu).toFixed(2)} | ${(median(x.sent) / 1e6).toFixed(1)} |`);
   }
 }
 console.log('');
