@@ -169,11 +169,13 @@ static exr_result_t write_chunk(exr_context_t ctx, int part, const exrw_opts *o,
  * One deep chunk of w x h pixels at column x0, uncompressed: the table of
  * cumulative sample counts (row by row), then each channel's samples, all
  * of them 0.5. What the samples say does not matter here, only the layout.
+ * (cx, cy): the tile, or for scanlines 0 and the chunk's first line.
  */
 static exr_result_t write_deep_chunk(exr_context_t ctx, int part, const exrw_opts *o, int x0, int w,
-                                     int h, int tx, int ty, int level)
+                                     int h, int cx, int cy, int level)
 {
-    int32_t *table = malloc((size_t)w * (size_t)h * sizeof(int32_t));
+    size_t tb = (size_t)w * (size_t)h * sizeof(int32_t);
+    int32_t *table = malloc(tb);
     uint16_t *data = NULL;
     int32_t n = 0;
     exr_result_t r = EXR_ERR_OUT_OF_MEMORY;
@@ -186,10 +188,9 @@ static exr_result_t write_deep_chunk(exr_context_t ctx, int part, const exrw_opt
     if ((data = malloc(bytes ? bytes : 1))) {
         for (size_t i = 0; i < bytes / 2; i++)
             data[i] = to_half(0.5f);
-        size_t tb = (size_t)w * (size_t)h * sizeof(int32_t);
-        r = o->tiled ? exr_write_deep_tile_chunk(ctx, part, tx, ty, level, level, data, bytes,
+        r = o->tiled ? exr_write_deep_tile_chunk(ctx, part, cx, cy, level, level, data, bytes,
                                                  bytes, table, tb)
-                     : exr_write_deep_scanline_chunk(ctx, part, ty, data, bytes, bytes, table, tb);
+                     : exr_write_deep_scanline_chunk(ctx, part, cy, data, bytes, bytes, table, tb);
     }
     free(data);
     free(table);

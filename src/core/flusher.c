@@ -3,9 +3,9 @@
  *
  * A ring of FLUSH_SLOTS ranges under one mutex. Each queued range holds a
  * duplicate of the caller's descriptor, closed by this thread once the range
- * was handed to the kernel; when that duplicate is the file's last reference
- * (a cancelled temp whose owner already closed it), freeing the file's blocks
- * is paid here too, not by a copy thread.
+ * was handed to the kernel, or by its owner's drop. When the duplicate being
+ * started is a dropped temp's last reference (its owner closed it meanwhile),
+ * freeing the file's blocks is paid here, not by a copy thread.
  */
 #define _GNU_SOURCE /* sync_file_range, pthread_setname_np */
 #include "core/flusher.h"
