@@ -230,7 +230,7 @@ static void test_transient_retried(void **state)
 /*
  * Starting writeback can wait for the disk (the block layer's writeback
  * throttle held a copy thread 57 ms here): a cancel must not wait for it.
- * The first kick sleeps 4 s; the copy goes on meanwhile and queues three
+ * The first kick sleeps 6 s; the copy goes on meanwhile and queues three
  * more ranges; the job is cancelled while the kick sleeps and must end, its
  * copy thread stopped, before the kick returns, and the ranges it queued
  * must be dropped with the temp (their duplicates of its descriptor closed).
@@ -246,7 +246,7 @@ static int slow_kick(const char *name, int *failnum, void **failinfo, unsigned i
     (void)failinfo;
     (void)flags;
     if (atomic_compare_exchange_strong(&kick_state, &none, 1)) {
-        struct timespec ts = {4, 0};
+        struct timespec ts = {6, 0};
         nanosleep(&ts, NULL);
         atomic_store(&kick_state, 2);
     }
