@@ -151,14 +151,21 @@ static const struct {
     {"multi-part deep mipmap", 33, 65, false, true, 2, 1, true},
 };
 
+/* The frame options of layouts[i]. */
+static exrw_opts layout_opts(size_t i)
+{
+    exrw_opts o =
+        opts(layouts[i].w, layouts[i].h, layouts[i].zip, layouts[i].tiled, layouts[i].parts);
+    o.levels = layouts[i].levels;
+    o.deep = layouts[i].deep;
+    return o;
+}
+
 static void test_sound_frames_pass(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-        exrw_opts o =
-            opts(layouts[i].w, layouts[i].h, layouts[i].zip, layouts[i].tiled, layouts[i].parts);
-        o.levels = layouts[i].levels;
-        o.deep = layouts[i].deep;
+        exrw_opts o = layout_opts(i);
         int fd = frame_fd(&o);
         expect_sound(fd, layouts[i].name);
         assert_int_equal(ferry_exr_check_fd(fd, NULL, NULL), FERRY_OK);
@@ -171,10 +178,7 @@ static void test_every_truncation_fails(void **state)
 {
     (void)state;
     for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
-        exrw_opts o =
-            opts(layouts[i].w, layouts[i].h, layouts[i].zip, layouts[i].tiled, layouts[i].parts);
-        o.levels = layouts[i].levels;
-        o.deep = layouts[i].deep;
+        exrw_opts o = layout_opts(i);
         int fd = frame_fd(&o);
         size_t len, step;
         unsigned char *b = slurp(fd, &len);
