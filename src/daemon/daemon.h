@@ -109,7 +109,6 @@ struct server {
     conn *idle_head, *idle_tail; /* connections waiting for a request, oldest first */
     unsigned nidle, max_idle;
     uint64_t conns_dropped; /* closed for a full idle list or a passed deadline */
-    json_t *file_msg;    /* a "file" message, its fields set for each result (ws.c) */
     size_t turn_bytes;   /* sent to WebSocket clients in this turn of the loop */
     unsigned char *wbuf; /* LWS_PRE + wcap: frames being written to one client */
     size_t wcap;

@@ -464,7 +464,6 @@ int cmd_serve(int argc, char **argv)
     ferry_manager_close(srv.m);
     ferry_roots_free(srv.roots);
     free(srv.wbuf);
-    json_decref(srv.file_msg);
     for (live_job *j = srv.live, *next; j; j = next) {
         next = j->next;
         free(j);

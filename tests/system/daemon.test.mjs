@@ -286,6 +286,49 @@ test('a burst of file results reaches every client that takes them, each once, b
   wsBatch.close();
 });
 
+test('file results carry any name: escaped as JSON, null where not UTF-8; errors with them', async () => {
+  // The "file" message is written by hand (src/daemon/json_text.c): names
+  // with quotes, backslashes, control bytes and every length of UTF-8 must
+  // arrive as the same strings; a name that is not UTF-8 cannot travel in
+  // JSON and arrives as null (the file is copied all the same).
+  const odd = join(t.root, 'odd');
+  mkdirSync(odd);
+  const names = ['q"uote', 'back\\slash', 'new\nline', 'tab\there', 'ctl\u0001\u001f\u007f', 'café €', 'clef 𝄞', 'conflict "x"'];
+  names.forEach((n, i) => writeFileSync(join(odd, n), 'x'.repeat(i + 1)));
+  writeFileSync(Buffer.concat([Buffer.from(`${odd}/`), Buffer.from([0xff, 0xfe, 0x2e])]), 'not utf-8');
+  const out = dest('odd');
+  mkdirSync(join(out, 'odd'), { recursive: true });
+  writeFileSync(join(out, 'odd', 'conflict "x"'), 'already here');
+  const ws = d.ws();
+  const c = collect(ws);
+  await opened(ws);
+  await c.waitFor((m) => m.type === 'hello');
+  const r = (await d.api('POST', '/api/jobs', { sources: [odd], dest: out, on_conflict: 'fail' })).json;
+  await c.waitFor((m) => m.type === 'job' && m.job.id === r.id && ['done', 'failed'].includes(m.job.state));
+  const files = c.msgs.filter((m) => m.type === 'file' && m.job_id === r.id);
+  assert.equal(files.length, names.length + 1);
+  names.forEach((n, i) => {
+    const f = files.find((m) => m.path === join(odd, n));
+    assert.ok(f, `a result for ${JSON.stringify(n)}`);
+    assert.equal(f.dest, join(out, 'odd', n));
+    assert.equal(f.bytes, i + 1);
+    if (n.startsWith('conflict')) {
+      assert.notEqual(f.state, 'done');
+      assert.ok(f.error.includes(n), `the error names the file: ${f.error}`);
+    } else {
+      assert.equal(f.state, 'done', JSON.stringify(f));
+      assert.equal(f.error, null);
+      assert.equal(readFileSync(join(out, 'odd', n), 'utf8'), 'x'.repeat(i + 1));
+    }
+  });
+  const bad = files.find((m) => m.path === null);
+  assert.ok(bad, 'the name that is not UTF-8: path null');
+  assert.equal(bad.dest, null);
+  assert.equal(bad.state, 'done');
+  assert.ok(readdirSync(join(out, 'odd'), { encoding: 'buffer' }).some((b) => b[0] === 0xff), 'and copied');
+  ws.close();
+});
+
 test('cancel by tag and all; unknown WS messages get an error', async () => {
   const ids = [];
   for (const tag of ['A', 'A', 'B']) {
