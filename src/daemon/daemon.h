@@ -32,6 +32,7 @@
 #define WS_QUEUE_MAX_BYTES (8u << 20) /* a client this far behind is dropped */
 #define TICK_MS 100                /* progress pushes: at most 10 per second per job */
 #define WS_WRITE_BATCH (256u << 10) /* bytes of frames written per SERVER_WRITEABLE */
+#define WS_SNDBUF (256 << 10)        /* a WebSocket client's socket send buffer */
 #define WS_DRAIN_MAX 1024          /* bus events made into messages per service pass */
 #define FILES_FLUSH_MS 25          /* file results go out in a pass this often at most */
 #define WS_TURN_BUDGET (512u << 10) /* WebSocket bytes sent per turn of the service loop */
@@ -55,6 +56,7 @@ typedef struct ws_payload {
 /* A message waiting for one WebSocket client. */
 typedef struct ws_msg {
     ws_payload *p;
+    size_t off;         /* bytes of a run of frames already written (ws.c) */
     char job_id[16];    /* for progress messages: coalesced per job */
     bool progress;
     struct ws_msg *next;
@@ -68,6 +70,8 @@ typedef struct ws_client {
     ws_msg *progress;    /* the queued progress messages, one per job at most */
     size_t queued_bytes;
     bool dropped;        /* too far behind: closed at its next writeable */
+    unsigned urgent;     /* queued messages other than file results */
+    bool bulk_waits;     /* only file results queued: writeable asked at the next drain */
     char *rx;            /* a message being reassembled */
     size_t rx_len;
     struct ws_client *next;

@@ -10,10 +10,13 @@
  * as lws asks, many queued messages framed into one write.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "daemon.h"
 #include "json_text.h"
@@ -108,6 +111,7 @@ static void enqueue(ws_client *c, ws_payload *p, const char *job_id, bool progre
     m->p = p;
     p->refs++;
     m->progress = progress;
+    c->urgent += !p->bulk;
     if (job_id)
         snprintf(m->job_id, sizeof(m->job_id), "%s", job_id);
     if (progress) {
@@ -124,9 +128,12 @@ static void enqueue(ws_client *c, ws_payload *p, const char *job_id, bool progre
         c->dropped = true; /* too far behind: closed at its next writeable */
         idle = true;
     }
-    /* A queue that was not empty has its writeable asked for already. */
-    if (idle)
+    /* A queue that was not empty has its writeable asked for already, or
+     * waits for the next drain of file results; anything else goes now. */
+    if (idle || (c->bulk_waits && !p->bulk)) {
+        c->bulk_waits = false;
         lws_callback_on_writable(c->wsi);
+    }
 }
 
 /* Takes the first queued message off the client's queue. */
@@ -138,6 +145,7 @@ static ws_msg *dequeue(ws_client *c)
     if (!c->head)
         c->tail = NULL;
     c->queued_bytes -= m->p->len;
+    c->urgent -= !m->p->bulk;
     if (m->progress) {
         for (ws_msg **pp = &c->progress; *pp; pp = &(*pp)->pnext) {
             if (*pp == m) {
@@ -453,6 +461,12 @@ void ws_drain_events(server *srv)
 static void files_flush(server *srv)
 {
     ws_drain_events(srv);
+    for (ws_client *c = srv->clients; c; c = c->next) {
+        if (c->bulk_waits) {
+            c->bulk_waits = false;
+            lws_callback_on_writable(c->wsi);
+        }
+    }
     ws_arm_files_flush(srv);
 }
 
@@ -574,32 +588,103 @@ static void client_free(server *srv, ws_client *c)
     srv->nclients--;
 }
 
+/* The end of the frame that holds byte pos of a run of whole frames, walking
+ * from the frame boundary at; pos itself when it is a boundary. */
+static size_t frame_end(const unsigned char *d, size_t at, size_t pos)
+{
+    while (at < pos) {
+        size_t hl = 2, n = d[at + 1] & 0x7f;
+        if (n == 126) {
+            hl = 4;
+            n = (size_t)d[at + 2] << 8 | d[at + 3];
+        } else if (n == 127) {
+            hl = 10;
+            n = 0;
+            for (int i = 0; i < 8; i++)
+                n = n << 8 | d[at + 2 + i];
+        }
+        at += hl + n;
+    }
+    return at;
+}
+
+/*
+ * Writes what the socket takes of the client's first messages, runs of whole
+ * frames shared by every client (file results), from where they lie: one
+ * sendmsg() over up to WS_RUNS_IOV of them, WS_WRITE_BATCH bytes at most.
+ * What the socket leaves stays queued, as an offset into its run. Handed to
+ * lws, the rest of a write was copied into a buffer of lws's own, which it
+ * then sent as the socket drained: a turn of the loop (a poll() over every
+ * socket) for each few kilobytes a slow watcher read. Only the rest of a
+ * frame cut short goes through lws, which sends it before anything of its
+ * own (a pong, a close frame), so the stream stays whole. 1 when the socket
+ * is full, 0 when all of it went, -1 on an error.
+ */
+#define WS_RUNS_IOV 64
+static int write_runs(server *srv, struct lws *wsi, ws_client *c)
+{
+    struct iovec iov[WS_RUNS_IOV];
+    struct msghdr mh = {.msg_iov = iov};
+    size_t total = 0, left;
+    ssize_t n;
+
+    for (ws_msg *m = c->head;
+         m && m->p->framed && mh.msg_iovlen < WS_RUNS_IOV && total < WS_WRITE_BATCH; m = m->next) {
+        iov[mh.msg_iovlen].iov_base = m->p->data + m->off;
+        iov[mh.msg_iovlen].iov_len = m->p->len - m->off;
+        total += iov[mh.msg_iovlen++].iov_len;
+    }
+    n = sendmsg(lws_get_socket_fd(wsi), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        return -1;
+    left = n > 0 ? (size_t)n : 0;
+    srv->turn_bytes += left;
+    while (left >= c->head->p->len - c->head->off) {
+        left -= c->head->p->len - c->head->off;
+        msg_free(dequeue(c));
+        if (!left && (size_t)n == total)
+            return 0;
+    }
+    ws_msg *m = c->head; /* the run the socket stopped in */
+    size_t at = m->off + left, end = frame_end(m->p->data, m->off, at);
+    if (end > at) {
+        if (end - at > srv->wcap) {
+            unsigned char *b = realloc(srv->wbuf, LWS_PRE + end - at);
+            if (!b)
+                return -1;
+            srv->wbuf = b;
+            srv->wcap = end - at;
+        }
+        memcpy(srv->wbuf + LWS_PRE, m->p->data + at, end - at);
+        if (lws_write(wsi, srv->wbuf + LWS_PRE, end - at, LWS_WRITE_HTTP) < (int)(end - at))
+            return -1;
+        srv->turn_bytes += end - at;
+    }
+    m->off = end;
+    if (end == m->p->len)
+        msg_free(dequeue(c));
+    return 1;
+}
+
 /*
  * Writes the client's queued messages, up to WS_WRITE_BATCH bytes of them
- * (the caller asks for the next writeable when more wait),
- * as whole WebSocket frames in one write: one system call for many small
- * messages (a job of 20,000 files sends 20,000 file results to each
- * watcher). The frames are made here, or were made once for every client
- * (a run of file results: written from where it lies when it comes first
- * and is long or alone, else gathered with what follows),
- * and handed to lws as raw bytes (LWS_WRITE_HTTP goes out unframed on a
+ * (the caller asks for the next writeable when more wait). Runs of file
+ * results, framed once for every client, go by write_runs. Other messages
+ * (a job's state, progress) are framed here, many into one write, and
+ * handed to lws as raw bytes (LWS_WRITE_HTTP goes out unframed on a
  * WebSocket in lws 4.1, and lws writes nothing before them); lws keeps what
- * the socket does not take and sends it before anything else.
+ * the socket does not take of those and sends it before anything else.
+ * As write_runs.
  */
 static int write_frames(server *srv, struct lws *wsi, ws_client *c)
 {
     size_t off = 0;
 
-    if (c->head && c->head->p->framed && (c->head->p->len >= WS_WRITE_BATCH / 2 || !c->head->next)) {
-        ws_msg *m = dequeue(c);
-        int rc = lws_write(wsi, m->p->data, m->p->len, LWS_WRITE_HTTP) < (int)m->p->len ? -1 : 0;
-        srv->turn_bytes += m->p->len;
-        msg_free(m);
-        return rc;
-    }
-    while (c->head) {
+    if (c->head && c->head->p->framed)
+        return write_runs(srv, wsi, c);
+    while (c->head && !c->head->p->framed) {
         ws_msg *m = c->head;
-        size_t need = off + (m->p->framed ? 0 : 10) + m->p->len;
+        size_t need = off + 10 + m->p->len;
         if (off > 0 && need > WS_WRITE_BATCH)
             break;
         if (need > srv->wcap) {
@@ -611,8 +696,7 @@ static int write_frames(server *srv, struct lws *wsi, ws_client *c)
             srv->wcap = cap;
         }
         unsigned char *out = srv->wbuf + LWS_PRE;
-        if (!m->p->framed)
-            off += frame_header(out + off, m->p->len);
+        off += frame_header(out + off, m->p->len);
         memcpy(out + off, m->p->data, m->p->len);
         off += m->p->len;
         msg_free(dequeue(c));
@@ -643,6 +727,13 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
     }
     case LWS_CALLBACK_ESTABLISHED:
         conn_upgraded(srv, wsi);
+        /*
+         * A client's backlog waits in its queue, where a message is one copy
+         * shared by every client and counted against WS_QUEUE_MAX_BYTES, not
+         * in the kernel, where it is a copy per client: autotuned, a socket
+         * that is not read takes up to 4 MiB here (100 watchers: 400 MB).
+         */
+        setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &(int){WS_SNDBUF}, sizeof(int));
         if (!(c = calloc(1, sizeof(*c))))
             return -1;
         c->wsi = wsi;
@@ -689,11 +780,26 @@ int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, 
             lws_callback_on_writable(wsi);
             return 0;
         }
+        if (lws_partial_buffered(wsi)) {
+            lws_callback_on_writable(wsi); /* lws sends its own first */
+            return 0;
+        }
         if (c->head && c->head->p->bulk)
             serve_lower(srv);
-        if (write_frames(srv, wsi, c) < 0)
+        int full = write_frames(srv, wsi, c);
+        if (full < 0)
             return -1;
-        if (c->head)
+        /*
+         * While the drain of file results runs, a client whose socket is full
+         * with only file results left is written again at the next drain,
+         * with the other clients and what came meanwhile, not whenever its
+         * socket takes a few more kilobytes (a turn of the loop each).
+         * Anything else queued (a job's state, progress) goes as soon as the
+         * socket takes it, with the results before it.
+         */
+        if (c->head && full && !c->urgent && srv->files_flush.armed)
+            c->bulk_waits = true;
+        else if (c->head)
             lws_callback_on_writable(wsi);
         return 0;
     }

@@ -228,7 +228,9 @@ test('a burst of file results reaches every client that takes them, each once, b
   // events into messages per pass, so that requests are answered in between).
   const many = join(t.root, 'many');
   mkdirSync(many);
-  for (let i = 0; i < 2000; i++) writeFileSync(join(many, `f${String(i).padStart(4, '0')}`), 'x');
+  // Long names: 2,000 results of about 600 bytes, more than the sockets of
+  // the client that reads nothing hold, so the daemon's writes to it fall short.
+  for (let i = 0; i < 2000; i++) writeFileSync(join(many, `f${String(i).padStart(4, '0')}-${'n'.repeat(200)}`), 'x');
   // wsSlow reads nothing until the job is done: its queue holds a progress
   // message that each tick replaces in place, ahead of the results queued
   // after it. A job must not show "done" there before its results (100
@@ -242,7 +244,13 @@ test('a burst of file results reaches every client that takes them, each once, b
   wsBatch.send(JSON.stringify({ type: 'subscribe', files: 'batch' }));
   await sleep(100);
   wsSlow._socket.pause();
+  // Pings to the client that reads nothing, whose socket the daemon fills
+  // in the middle of a frame (src/daemon/ws.c, write_run): the pongs come
+  // and the stream stays whole around them.
+  let pongs = 0;
+  wsSlow.on('pong', () => { pongs++; });
   const r = (await d.api('POST', '/api/jobs', { sources: [many], dest: dest('burst') })).json;
+  for (let i = 0; i < 3; i++) wsSlow.ping();
   const polls = [];
   const endF = cf.waitFor((m) => m.type === 'job' && m.job.id === r.id && m.job.state === 'done', 60000);
   for (let done = false; !done;) {
@@ -254,9 +262,14 @@ test('a burst of file results reaches every client that takes them, each once, b
   }
   await endF;
   await cu.waitFor((m) => m.type === 'job' && m.job.id === r.id && m.job.state === 'done', 60000);
+  for (let i = 0; i < 3; i++) wsSlow.ping();
+  await sleep(50);
   wsSlow._socket.resume();
   await cs.waitFor((m) => m.type === 'job' && m.job.id === r.id && m.job.state === 'done', 60000);
   for (let i = 0; i < 200 && cs.msgs.filter((m) => m.type === 'file').length < 2000; i++) await sleep(10);
+  // lws answers the latest of the pings still waiting for their pong.
+  for (let i = 0; i < 100 && pongs < 1; i++) await sleep(10);
+  assert.ok(pongs >= 1 && pongs <= 6, `pongs, the stream whole around them (${pongs})`);
   const seenOf = (c) => c.msgs.filter((m) => m.type === 'file' && m.job_id === r.id).map((m) => m.path);
   for (const [name, c] of [['a client that keeps up', cf], ['a client that read nothing during the job', cs]]) {
     const seen = seenOf(c);
