@@ -475,28 +475,6 @@ test('SIGTERM with a running job: journalled; a restart shows it, resume complet
   cleanup(t2);
 });
 
-test('at normal priority the service loop asks for a short time slice; the threads it starts keep the default', async (tt) => {
-  // /proc/PID/task/TID/sched shows se.slice (ns) on kernels with EEVDF slices
-  // (6.6 and later; 6.12 and later take a thread's own request).
-  const slice = (tid) => {
-    const m = /^se\.slice\s*:\s*(\d+)/m.exec(readFileSync(`/proc/${d.proc.pid}/task/${tid}/sched`, 'utf8'));
-    return m ? Number(m[1]) : null;
-  };
-  const comm = (tid) => readFileSync(`/proc/${d.proc.pid}/task/${tid}/comm`, 'utf8').trim();
-  if (slice(d.proc.pid) === null) return tt.skip('this kernel shows no se.slice');
-  assert.equal(slice(d.proc.pid), 100000, 'the service thread: 0.1 ms');
-  const j = (await d.api('POST', '/api/jobs', { sources: [big], dest: dest('slice'), bwlimit: '20M' })).json;
-  let runner = null;
-  for (let i = 0; i < 200 && !runner; i++) {
-    runner = readdirSync(`/proc/${d.proc.pid}/task`).find((tid) => comm(tid) === 'ferry-job') ?? null;
-    if (!runner) await sleep(10);
-  }
-  assert.ok(runner, 'a job runner thread');
-  for (const tid of readdirSync(`/proc/${d.proc.pid}/task`))
-    if (Number(tid) !== d.proc.pid) assert.notEqual(slice(tid), 100000, `${comm(tid)} keeps the default slice`);
-  assert.equal((await d.api('POST', `/api/jobs/${j.id}/cancel`)).status, 200);
-});
-
 test('--realtime: the service loop alone at SCHED_FIFO, the threads it starts normal', async () => {
   const t2 = tempTree();
   const d2 = await startDaemon(t2, ['--realtime']);
