@@ -14,14 +14,12 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../cli/cli.h"
@@ -229,46 +227,18 @@ static void wake_service(void *arg)
 }
 
 /*
- * The service thread's scheduling. glibc 2.36 has no sched_setattr(); the
- * structure is the kernel's (SCHED_ATTR_SIZE_VER0).
- */
-struct service_sched_attr {
-    uint32_t size, sched_policy;
-    uint64_t sched_flags;
-    int32_t sched_nice;
-    uint32_t sched_priority;
-    uint64_t sched_runtime, sched_deadline, sched_period;
-};
-#define SERVICE_SLICE_NS 100000 /* 0.1 ms, the shortest the kernel takes */
-#define SCHED_FLAG_RESET_ON_FORK_ 0x01
-
-/*
- * At normal priority, the service thread asks for a short time slice (Linux
- * 6.12 and later take sched_runtime as the slice of a normal thread; older
- * ones ignore it). The loop runs in short bursts between polls; with the
- * default slice (1.4 ms here) a woken service thread waited behind the copy
- * threads for the rest of theirs, with a short one its earlier deadline lets
- * it run at once (EEVDF's wakeup preemption of longer slices), at no more
- * than its fair share. No privilege needed.
- *
- * --realtime: SCHED_FIFO 1 instead. At normal priority a woken service thread
- * waited 5 to 8 ms for a core during a durable copy (copy threads running to
- * the tick, the kernel's writeback and loop workers), and its client as long
- * again: API p99 16 to 20 ms (4 to 9 ms with it). Not permitted: a warning,
- * and normal priority.
- *
- * Reset on fork either way: the threads it starts (a job's runner and
- * committer) are normal ones, with the default slice.
+ * --realtime: the service thread at SCHED_FIFO 1. At normal priority a woken
+ * service thread waited 5 to 8 ms for a core during a durable copy (copy
+ * threads running to the tick, the kernel's writeback and loop workers), and
+ * its client as long again: API p99 16 to 20 ms (4 to 9 ms with it).
+ * SCHED_RESET_ON_FORK: the threads it starts (a job's runner and committer)
+ * are normal ones. Not permitted: a warning, and normal priority.
  */
 static int set_fifo(bool on)
 {
-    struct service_sched_attr a = {.size = sizeof(a),
-                                   .sched_policy = on ? SCHED_FIFO : SCHED_OTHER,
-                                   .sched_flags = SCHED_FLAG_RESET_ON_FORK_,
-                                   .sched_priority = on ? 1 : 0,
-                                   .sched_runtime = on ? 0 : SERVICE_SLICE_NS};
+    struct sched_param sp = {.sched_priority = on ? 1 : 0};
 
-    return (int)syscall(SYS_sched_setattr, 0, &a, 0);
+    return sched_setscheduler(0, (on ? SCHED_FIFO : SCHED_OTHER) | SCHED_RESET_ON_FORK, &sp);
 }
 
 static void go_realtime(server *srv)
@@ -479,8 +449,6 @@ int cmd_serve(int argc, char **argv)
 
     if (o.realtime)
         go_realtime(&srv);
-    else
-        set_fifo(false); /* the short slice; on an older kernel, as before */
     while (!atomic_load(&srv.stop)) {
         srv.turn_bytes = 0; /* one turn: a poll(), then each ready socket served */
         lws_service(srv.ctx, 0);
