@@ -588,6 +588,22 @@ static void client_free(server *srv, ws_client *c)
     srv->nclients--;
 }
 
+/* Room for n bytes of frames after LWS_PRE in the server's write buffer
+ * (WS_WRITE_BATCH at least); 0, or -1 when out of memory. */
+static int wbuf_reserve(server *srv, size_t n)
+{
+    size_t cap = n > WS_WRITE_BATCH ? n : WS_WRITE_BATCH;
+    unsigned char *b;
+
+    if (n <= srv->wcap)
+        return 0;
+    if (!(b = realloc(srv->wbuf, LWS_PRE + cap)))
+        return -1;
+    srv->wbuf = b;
+    srv->wcap = cap;
+    return 0;
+}
+
 /* The end of the frame that holds byte pos of a run of whole frames, walking
  * from the frame boundary at; pos itself when it is a boundary. */
 static size_t frame_end(const unsigned char *d, size_t at, size_t pos)
@@ -648,13 +664,8 @@ static int write_runs(server *srv, struct lws *wsi, ws_client *c)
     ws_msg *m = c->head; /* the run the socket stopped in */
     size_t at = m->off + left, end = frame_end(m->p->data, m->off, at);
     if (end > at) {
-        if (end - at > srv->wcap) {
-            unsigned char *b = realloc(srv->wbuf, LWS_PRE + end - at);
-            if (!b)
-                return -1;
-            srv->wbuf = b;
-            srv->wcap = end - at;
-        }
+        if (wbuf_reserve(srv, end - at) < 0)
+            return -1;
         memcpy(srv->wbuf + LWS_PRE, m->p->data + at, end - at);
         if (lws_write(wsi, srv->wbuf + LWS_PRE, end - at, LWS_WRITE_HTTP) < (int)(end - at))
             return -1;
@@ -687,14 +698,8 @@ static int write_frames(server *srv, struct lws *wsi, ws_client *c)
         size_t need = off + 10 + m->p->len;
         if (off > 0 && need > WS_WRITE_BATCH)
             break;
-        if (need > srv->wcap) {
-            size_t cap = need > WS_WRITE_BATCH ? need : WS_WRITE_BATCH;
-            unsigned char *b = realloc(srv->wbuf, LWS_PRE + cap);
-            if (!b)
-                return -1;
-            srv->wbuf = b;
-            srv->wcap = cap;
-        }
+        if (wbuf_reserve(srv, need) < 0)
+            return -1;
         unsigned char *out = srv->wbuf + LWS_PRE;
         off += frame_header(out + off, m->p->len);
         memcpy(out + off, m->p->data, m->p->len);
