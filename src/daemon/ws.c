@@ -627,7 +627,8 @@ static size_t frame_end(const unsigned char *d, size_t at, size_t pos)
 /*
  * Writes what the socket takes of the client's first messages, runs of whole
  * frames shared by every client (file results), from where they lie: one
- * sendmsg() over up to WS_RUNS_IOV of them, WS_WRITE_BATCH bytes at most.
+ * sendmsg() over up to WS_RUNS_IOV of them, the last the one that reaches
+ * WS_WRITE_BATCH bytes (a run is 256 KiB at most).
  * What the socket leaves stays queued, as an offset into its run. Handed to
  * lws, the rest of a write was copied into a buffer of lws's own, which it
  * then sent as the socket drained: a turn of the loop (a poll() over every
