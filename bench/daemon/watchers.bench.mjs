@@ -9,6 +9,10 @@
 // all); "batch" watchers take them too, in "files" messages of many results
 // ({"type": "subscribe", "files": "batch"}); "paused" watchers take them one
 // by one but read nothing until the job has ended (the daemon's cost alone).
+// And a control that is no watcher at all: "spin" runs a shell's busy loop
+// (`while :; do :; done`) under the watchers' nice and scheduling class, a
+// neighbour that talks to nobody: what any process that takes the core the
+// copy leaves costs the job on this machine.
 // KINDS=ui,paused picks some (no watchers, the baseline, always runs). The
 // job is timed from POST /api/jobs to the `done` event of this process's own
 // client (which takes no file events); the API poller runs in every case, in a
@@ -19,12 +23,15 @@
 // watchers run on the same two cores as the copy here, where in a studio they
 // are browsers on other machines: WATCHERS_NICE=19 runs their process under
 // nice(1), so that their own parsing takes the CPU the copy leaves (0, the
-// default: they compete with it as equals). And the bytes the daemon sent in that
+// default: they compete with it as equals); WATCHERS_SCHED=idle runs it under
+// SCHED_IDLE (chrt --idle 0): it runs only on a core nothing else wants, the
+// nearest this machine has to watchers elsewhere (the loopback's kernel work
+// for their frames still runs on the daemon's side, in its sends). And the bytes the daemon sent in that
 // time (ss's bytes_sent over its connections): watchers that read slowly take the
 // rest of their results after the job. SERVE_ARGS: the daemon's options. Ratios: of medians, and the median of the
 // per-round ratios (the steadier one on this disk).
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collect, opened } from '../../tests/system/daemon_lib.mjs';
@@ -35,6 +42,8 @@ import {
 const ROUNDS = Number(process.env.ROUNDS || 5);
 const WATCHERS = Number(process.env.WATCHERS || 100);
 const WATCHERS_NICE = Number(process.env.WATCHERS_NICE || 0);
+const WATCHERS_SCHED = process.env.WATCHERS_SCHED || 'other'; // or idle
+if (!['other', 'idle'].includes(WATCHERS_SCHED)) throw new Error(`WATCHERS_SCHED=${WATCHERS_SCHED}: other or idle`);
 const POLL_MS = Number(process.env.POLL_MS || 20); // the API poller: a GET this often
 const small = dataset('small');
 checkSpace(ROUNDS * 6 * 0.2 + 1);
@@ -42,6 +51,7 @@ const run = runDir('watchers');
 const raw = rawLog('watchers');
 warm(small);
 console.log(`machine at start: ${await machineState()}\n`);
+console.log(`watchers: ${WATCHERS} in one process, nice ${WATCHERS_NICE}, ${WATCHERS_SCHED === 'idle' ? 'SCHED_IDLE' : 'SCHED_OTHER'}\n`);
 
 const d = await benchDaemon(run);
 const ws = d.ws();
@@ -65,6 +75,22 @@ function sentOf(port) {
   return [...out.matchAll(/bytes_sent:(\d+)/g)].reduce((a, m) => a + Number(m[1]), 0);
 }
 
+// CPU seconds per thread name (schedstat, to the nanosecond) of a process's
+// live threads: where the daemon's time goes (its copy threads, the service
+// thread, the journal). Threads that end during a job (a job's own) are in
+// the process's total, not here. The main thread is "service".
+function threadsCpuOf(pid) {
+  const by = new Map();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name = tid === String(pid) ? 'service' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const ns = Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      by.set(name, (by.get(name) || 0) + ns / 1e9);
+    } catch { /* the thread ended meanwhile */ }
+  }
+  return by;
+}
+
 // CPU seconds (user + system) a process has used so far.
 function cpuOf(pid) {
   const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -73,9 +99,12 @@ function cpuOf(pid) {
 }
 
 async function startWatchers(n, kind) {
-  // Under nice(1), so that every thread of the process (V8's, libuv's) is niced.
+  const sched = WATCHERS_SCHED === 'idle' ? ['chrt', '--idle', '0'] : [];
+  if (kind === 'spin') return spawn('nice', ['-n', String(WATCHERS_NICE), ...sched, 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' });
+  // Under nice(1) or chrt(1), so that every thread of the process (V8's,
+  // libuv's) has the same priority.
   const args = [fileURLToPath(new URL('./watchers.child.mjs', import.meta.url)), String(d.port), d.token, String(n), kind];
-  const child = spawn('nice', ['-n', String(WATCHERS_NICE), process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = spawn('nice', ['-n', String(WATCHERS_NICE), ...sched, process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const ready = await new Promise((resolve) => child.once('message', (m) => resolve(m.ready)));
   if (ready !== n) throw new Error(`only ${ready} of ${n} watchers connected`);
   return child;
@@ -86,6 +115,7 @@ async function oneJob(kind, fsync) {
   spawnSync('sync');
   await sleep(PAUSE_MS);
   const cpu0 = [cpuOf(d.proc.pid), child ? cpuOf(child.pid) : 0, serviceCpuOf(d.proc.pid), sentOf(d.port)];
+  const threads0 = threadsCpuOf(d.proc.pid);
   const t0 = performance.now();
   const r = await d.api('POST', '/api/jobs', { sources: [small], dest: run.fresh(fsync ? 'f' : 'n'), fsync });
   if (r.status !== 201) throw new Error(`POST /api/jobs: ${r.status} ${r.text}`);
@@ -95,29 +125,33 @@ async function oneJob(kind, fsync) {
   const secs = (m._t - t0) / 1000;
   const cpu = [cpuOf(d.proc.pid) - cpu0[0], child ? cpuOf(child.pid) - cpu0[1] : 0, serviceCpuOf(d.proc.pid) - cpu0[2],
     sentOf(d.port) - cpu0[3]];
+  const threads = Object.fromEntries([...threadsCpuOf(d.proc.pid)].map(([k, v]) => [k, +(v - (threads0.get(k) || 0)).toFixed(4)]));
   poller.send({ stop: true });
   const polled = await new Promise((resolve) => poller.once('message', resolve));
   if (polled.bad) throw new Error(`GET /api/jobs/${id}: ${polled.bad} answers not 200`);
   if (m.job.state !== 'done' || m.job.files_done !== 20000) throw new Error(`job ${m.job.state}, ${m.job.files_done} files`);
   const server = (Date.parse(m.job.finished_at) - Date.parse(m.job.started_at)) / 1000;
   let counts = null;
-  if (child) {
+  if (child && kind === 'spin') {
+    child.kill();
+    await new Promise((resolve) => child.once('exit', resolve));
+  } else if (child) {
     child.send({ stop: id });
     counts = await new Promise((resolve) => child.once('message', (x) => resolve(x.counts)));
     await new Promise((resolve) => child.once('exit', resolve));
   }
-  return { secs, server, lat: polled.lat, kernel: polled.kernel, counts, cpu, endAt: performance.timeOrigin + m._t };
+  return { secs, server, lat: polled.lat, kernel: polled.kernel, counts, cpu, threads, endAt: performance.timeOrigin + m._t };
 }
 
 const KINDS = ['none', ...(process.env.KINDS || 'ui,file,batch').split(',').filter((k) => k && k !== 'none')];
 const kinds = [true, false].flatMap((fsync) => KINDS.map((k) => [k, fsync]));
-const res = new Map(kinds.map((k) => [k.join(), { secs: [], server: [], lat: [], kernel: [], lag: [], daemonCpu: [], watcherCpu: [], serviceCpu: [], sent: [], short: 0, dropped: 0, files: 0 }]));
+const res = new Map(kinds.map((k) => [k.join(), { secs: [], server: [], lat: [], kernel: [], lag: [], daemonCpu: [], watcherCpu: [], serviceCpu: [], threads: [], sent: [], short: 0, dropped: 0, files: 0 }]));
 for (let r = 0; r < ROUNDS; r++) {
   for (let k = 0; k < kinds.length; k++) {
     const [w, fsync] = kinds[(k + r) % kinds.length];
     const x = await oneJob(w, fsync);
-    raw({ round: r, watchers: w === 'none' ? 0 : WATCHERS, kind: w, fsync, s: x.secs, server_s: x.server,
-      daemon_cpu_s: x.cpu[0], watchers_cpu_s: x.cpu[1], service_cpu_s: x.cpu[2], sent_bytes: x.cpu[3], api_ms: x.lat, api_kernel_ms: x.kernel,
+    raw({ round: r, watchers: ['none', 'spin'].includes(w) ? 0 : WATCHERS, kind: w, fsync, s: x.secs, server_s: x.server,
+      daemon_cpu_s: x.cpu[0], watchers_cpu_s: x.cpu[1], service_cpu_s: x.cpu[2], threads_cpu_s: x.threads, sent_bytes: x.cpu[3], api_ms: x.lat, api_kernel_ms: x.kernel,
       files_seen: x.counts?.map((c) => c.files), closed: x.counts?.filter((c) => c.closeCode !== null).length });
     const acc = res.get([w, fsync].join());
     acc.secs.push(x.secs);
@@ -127,6 +161,7 @@ for (let r = 0; r < ROUNDS; r++) {
     acc.daemonCpu.push(x.cpu[0]);
     acc.watcherCpu.push(x.cpu[1]);
     acc.serviceCpu.push(x.cpu[2]);
+    acc.threads.push(x.threads);
     acc.sent.push(x.cpu[3]);
     if (x.counts) {
       const want = w === 'ui' ? 0 : 20000;
@@ -143,19 +178,36 @@ await d.stop();
 
 const g = (w, f) => res.get([w, f].join());
 const perRound = (a, b) => median(a.map((x, i) => x / b[i]));
-const label = (w) => (w === 'none' ? 'none' : `${WATCHERS} ${w}`);
-console.log(`| 20,000 x 4 KiB, ${ROUNDS} rounds | watchers | median s (POST -> "done") | ratio of medians | median of per-round ratios | daemon CPU s | service thread CPU s | watchers' CPU s | sent during the job, MB |`);
-console.log('|---|---|---|---|---|---|---|---|---|');
+const label = (w) => ({ none: 'none', spin: 'none, a busy loop' }[w] || `${WATCHERS} ${w}`);
+// With the busy loop among the kinds, one more ratio: each kind against it, the
+// same round (what the watchers cost beyond any neighbour on the free core).
+const spun = KINDS.includes('spin');
+console.log(`| 20,000 x 4 KiB, ${ROUNDS} rounds | watchers | median s (POST -> "done") | ratio of medians | median of per-round ratios |${spun ? ' per-round ratio to the busy loop |' : ''} daemon CPU s | service thread CPU s | watchers' CPU s | sent during the job, MB |`);
+console.log(`|---|---|---|---|---|${spun ? '---|' : ''}---|---|---|---|`);
 for (const f of [true, false]) {
   const base = g('none', f);
   for (const w of KINDS) {
     const x = g(w, f);
     const ratio = w === 'none' ? '1.00x' : `**${(median(x.secs) / median(base.secs)).toFixed(2)}x**`;
     const pr = w === 'none' ? '1.00x' : `**${perRound(x.secs, base.secs).toFixed(2)}x**`;
-    console.log(`| ${f ? 'durable' : '--no-fsync'} | ${label(w)} | ${median(x.secs).toFixed(3)} | ${ratio} | ${pr} | ` +
+    const ps = spun ? ` ${perRound(x.secs, g('spin', f).secs).toFixed(2)}x |` : '';
+    console.log(`| ${f ? 'durable' : '--no-fsync'} | ${label(w)} | ${median(x.secs).toFixed(3)} | ${ratio} | ${pr} |${ps} ` +
       `${median(x.daemonCpu).toFixed(2)} | ${median(x.serviceCpu).toFixed(3)} | ${w === 'none' ? '-' : median(x.watcherCpu).toFixed(2)} | ${(median(x.sent) / 1e6).toFixed(1)} |`);
   }
 }
+console.log('');
+// The daemon's CPU by thread name (medians; the copy threads summed): where the
+// watchers' extra cost lands.
+const names = [...new Set([...res.values()].flatMap((x) => x.threads.flatMap((t) => Object.keys(t))))].sort();
+console.log(`| daemon CPU s by thread, median | ${names.join(' | ')} | other (ended threads) |`);
+console.log(`|---|${names.map(() => '---|').join('')}---|`);
+for (const f of [true, false])
+  for (const w of KINDS) {
+    const x = g(w, f);
+    const live = x.threads.map((t) => Object.values(t).reduce((a, b) => a + b, 0));
+    console.log(`| ${f ? 'durable' : '--no-fsync'}, ${label(w)} | ${names.map((n) => median(x.threads.map((t) => t[n] || 0)).toFixed(3)).join(' | ')} | ` +
+      `${median(x.daemonCpu.map((c, i) => c - live[i])).toFixed(3)} |`);
+  }
 console.log('');
 // Read: as the client's process takes it in; received: when its kernel had
 // the answer (the daemon and the loopback, without the client's own wake-up).
@@ -168,7 +220,7 @@ for (const f of [true, false])
   }
 console.log('');
 for (const f of [true, false]) {
-  for (const w of KINDS.filter((k) => k !== 'none')) {
+  for (const w of KINDS.filter((k) => k !== 'none' && k !== 'spin')) {
     const many = g(w, f);
     console.log(`${f ? 'durable' : '--no-fsync'}, ${label(w)} watchers: the last watcher saw "done" ` +
       `${median(many.lag).toFixed(0)} ms (median; max ${Math.max(...many.lag).toFixed(0)} ms) after this process's client; ` +
