@@ -62,12 +62,6 @@ const poller = spawn(process.execPath, [fileURLToPath(new URL('./poller.child.mj
   { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
 await new Promise((resolve) => poller.once('message', resolve));
 
-// CPU seconds on the service thread (the daemon's main thread) so far, to the
-// nanosecond (schedstat): the daemon's own fan-out, apart from the copy.
-function serviceCpuOf(pid) {
-  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
-}
-
 // Bytes the daemon has sent so far on its open connections (ss's bytes_sent:
 // every WebSocket client's and the API's).
 function sentOf(port) {
@@ -78,7 +72,8 @@ function sentOf(port) {
 // CPU seconds per thread name (schedstat, to the nanosecond) of a process's
 // live threads: where the daemon's time goes (its copy threads, the service
 // thread, the journal). Threads that end during a job (a job's own) are in
-// the process's total, not here. The main thread is "service".
+// the process's total, not here. The main thread is "service": the daemon's
+// own fan-out, apart from the copy.
 function threadsCpuOf(pid) {
   const by = new Map();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
@@ -114,7 +109,7 @@ async function oneJob(kind, fsync) {
   const child = kind !== 'none' ? await startWatchers(WATCHERS, kind) : null;
   spawnSync('sync');
   await sleep(PAUSE_MS);
-  const cpu0 = [cpuOf(d.proc.pid), child ? cpuOf(child.pid) : 0, serviceCpuOf(d.proc.pid), sentOf(d.port)];
+  const cpu0 = [cpuOf(d.proc.pid), child ? cpuOf(child.pid) : 0, sentOf(d.port)];
   const threads0 = threadsCpuOf(d.proc.pid);
   const t0 = performance.now();
   const r = await d.api('POST', '/api/jobs', { sources: [small], dest: run.fresh(fsync ? 'f' : 'n'), fsync });
@@ -123,9 +118,8 @@ async function oneJob(kind, fsync) {
   poller.send({ poll: `/api/jobs/${id}`, every: POLL_MS });
   const m = await ev.waitFor((x) => x.type === 'job' && x.job.id === id && ['done', 'failed', 'cancelled'].includes(x.job.state), 600000);
   const secs = (m._t - t0) / 1000;
-  const cpu = [cpuOf(d.proc.pid) - cpu0[0], child ? cpuOf(child.pid) - cpu0[1] : 0, serviceCpuOf(d.proc.pid) - cpu0[2],
-    sentOf(d.port) - cpu0[3]];
   const threads = Object.fromEntries([...threadsCpuOf(d.proc.pid)].map(([k, v]) => [k, +(v - (threads0.get(k) || 0)).toFixed(4)]));
+  const cpu = [cpuOf(d.proc.pid) - cpu0[0], child ? cpuOf(child.pid) - cpu0[1] : 0, threads.service, sentOf(d.port) - cpu0[2]];
   poller.send({ stop: true });
   const polled = await new Promise((resolve) => poller.once('message', resolve));
   if (polled.bad) throw new Error(`GET /api/jobs/${id}: ${polled.bad} answers not 200`);
