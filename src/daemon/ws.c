@@ -686,7 +686,7 @@ static int write_runs(server *srv, struct lws *wsi, ws_client *c)
  * handed to lws as raw bytes (LWS_WRITE_HTTP goes out unframed on a
  * WebSocket in lws 4.1, and lws writes nothing before them); lws keeps what
  * the socket does not take of those and sends it before anything else.
- * As write_runs.
+ * Returns as write_runs does; this path never says full (lws keeps the rest).
  */
 static int write_frames(server *srv, struct lws *wsi, ws_client *c)
 {
