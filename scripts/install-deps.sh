@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PKGS=(
   build-essential cmake ninja-build pkg-config git
   clang libclang-rt-14-dev          # libFuzzer targets, TSan/ASan with clang
-  libwebsockets-dev libjansson-dev libsqlite3-dev sqlite3
+  libwebsockets-dev libmicrohttpd-dev libwslay-dev libjansson-dev libsqlite3-dev sqlite3
   libxxhash-dev libssl-dev libopenexr-dev libcmocka-dev libfiu-dev
   rsync util-linux procps psmisc python3 curl
   chromium

@@ -348,7 +348,7 @@ static reply wrong_method(unsigned methods)
 static reply route(server *srv, session *s)
 {
     req_route rt;
-    unsigned method = s->method == LWSHUMETH_GET ? REQ_GET : s->method == LWSHUMETH_POST ? REQ_POST : 0;
+    unsigned method = s->method;
     json_t *job;
     int status;
 
@@ -391,7 +391,7 @@ void api_dispatch(server *srv, session *s, int *status, char **body, const char 
     reply r;
 
     if (!strcmp(s->path, "/metrics")) {
-        *status = s->method == LWSHUMETH_GET ? 200 : 405;
+        *status = s->method == REQ_GET ? 200 : 405;
         *ctype = "text/plain; version=0.0.4";
         *body = *status == 200 ? metrics(srv) : strdup("GET only\n");
         return;

@@ -235,6 +235,10 @@ const char *req_error_code(int status)
         return "too_large";
     case 414:
         return "uri_too_long";
+    case 426:
+        return "upgrade_required";
+    case 431:
+        return "headers_too_large";
     case 503:
         return "overloaded";
     default:

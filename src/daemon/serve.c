@@ -1,6 +1,6 @@
 /*
- * daemon/serve.c: `ferry serve`: options, token, the lws context and its
- * service loop, and the shutdown on SIGTERM/SIGINT.
+ * daemon/serve.c: `ferry serve`: options, token, the listening socket,
+ * libmicrohttpd and the service loop, and the shutdown on SIGTERM/SIGINT.
  *
  * The token is FERRY_TOKEN when set, else 32 random bytes in hex kept in
  * <state-dir>/token (mode 0600). <state-dir>/daemon.json tells clients where
@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,54 +178,10 @@ static int write_daemon_json(server *srv, const char *state_dir)
     return rc;
 }
 
-static server *the_server; /* for the lws callback, which has no user pointer at vhost level */
-
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                    size_t len)
-{
-    server *srv = the_server;
-    session *s = user;
-
-    switch (reason) {
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        ws_drain_events(srv);
-        return 0;
-    case LWS_CALLBACK_RAW_RX_FILE: /* the only raw descriptors: timers */
-        return loop_timer_ready(srv, wsi) ? 0 : -1;
-    case LWS_CALLBACK_RAW_ADOPT_FILE:
-    case LWS_CALLBACK_RAW_CLOSE_FILE:
-        return 0;
-    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
-        conn_open(srv, wsi);
-        return 0;
-    case LWS_CALLBACK_WSI_DESTROY:
-        conn_close(srv, wsi);
-        return 0;
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-    case LWS_CALLBACK_ESTABLISHED:
-    case LWS_CALLBACK_RECEIVE:
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-    case LWS_CALLBACK_CLOSED:
-        return ws_callback(srv, wsi, reason, s, in, len);
-    default:
-        return http_callback(srv, wsi, reason, s, in, len);
-    }
-}
-
-/* tx_packet_size: what lws passes to one send(). Left 0, it is rx_buffer_size
- * (4 KiB), and lws cut every larger write into 4 KiB sends, copying the rest
- * aside and sending it at later writeable events: a 5 KiB listing left in two
- * parts, a 64 KiB batch of WebSocket frames in sixteen. */
-static const struct lws_protocols protocols[] = {
-    {"ferry", callback, sizeof(session), 4096, 0, NULL, WS_WRITE_BATCH + 1024},
-    {NULL, NULL, 0, 0, 0, NULL, 0},
-};
-
-/* Any thread: the bus's wake-up, coalesced by lws into one loop wake. */
+/* Any thread: the bus's wake-up, coalesced by the eventfd into one loop wake. */
 static void wake_service(void *arg)
 {
-    server *srv = arg;
-    lws_cancel_service(srv->ctx);
+    loop_wake(arg);
 }
 
 /*
@@ -284,7 +242,7 @@ static void *signal_main(void *arg)
     while (sigwait(&set, &sig) != 0)
         ;
     atomic_store(&srv->stop, true);
-    lws_cancel_service(srv->ctx);
+    loop_wake(srv);
     return NULL;
 }
 
@@ -297,10 +255,11 @@ static char *default_root(void)
 /*
  * Open files. The soft limit is raised towards the hard one (a desktop
  * session's 1,024 would not hold 1,024 WebSocket clients and the rest).
- * FD_RESERVE stays for the engine (journal, roots, the workers' files); lws
- * gets the others, shared between idle connections, requests being answered
- * and WebSocket clients, each cap shrinking to fit a low limit. lws stops
- * accepting at its table's size, so the caps keep it from filling.
+ * FD_RESERVE stays for the engine (journal, roots, the workers' files); the
+ * server gets the others, shared between idle connections, requests being
+ * answered and WebSocket clients, each cap shrinking to fit a low limit.
+ * libmicrohttpd stops accepting at its connection limit, so the caps keep it
+ * from filling.
  */
 #define FD_RESERVE 128
 #define FD_REQUESTS 64
@@ -346,37 +305,79 @@ static int open_roots(server *srv, serve_opts *o)
     return 0;
 }
 
-static int start(server *srv, const char *state_dir)
+/* The listening socket, bound here so that port 0 and IPv6 addresses work
+ * alike; libmicrohttpd takes it over. -1 with the cause printed. */
+static int listen_socket(server *srv)
 {
-    struct lws_context_creation_info info;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICHOST | AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+    char addr[64], port[8];
+    int fd = -1, rc;
 
-    memset(&info, 0, sizeof(info));
-    info.port = srv->port;
-    info.iface = strcmp(srv->listen_addr, "localhost") ? srv->listen_addr : "127.0.0.1";
-    info.protocols = protocols;
-    info.options = LWS_SERVER_OPTION_HTTP_HEADERS_SECURITY_BEST_PRACTICES_ENFORCE |
-                   LWS_SERVER_OPTION_DISABLE_IPV6 * (strchr(srv->listen_addr, ':') == NULL);
-    info.pt_serv_buf_size = 32 * 1024;
-    info.max_http_header_data = 8192; /* more: the connection is closed */
-    info.timeout_secs = 20;           /* lws's own per-step timeouts (a body chunk) */
-    info.timeout_secs_ah_idle = HEADERS_TIMEOUT_S;
-    info.keepalive_timeout = KEEPALIVE_TIMEOUT_S;
-    info.ka_time = 30;                /* TCP keepalive finds dead WebSocket peers */
-    info.ka_probes = 3;
-    info.ka_interval = 5;
-    if (!(info.fd_limit_per_thread = fd_budget(srv))) {
+    snprintf(addr, sizeof(addr), "%s", !strcmp(srv->listen_addr, "localhost") ? "127.0.0.1"
+                                                                             : srv->listen_addr);
+    if (addr[0] == '[' && addr[strlen(addr) - 1] == ']') { /* [::1] */
+        memmove(addr, addr + 1, strlen(addr));
+        addr[strlen(addr) - 1] = '\0';
+    }
+    snprintf(port, sizeof(port), "%d", srv->port);
+    if ((rc = getaddrinfo(addr, port, &hints, &ai)) != 0) {
+        fprintf(stderr, "ferry: cannot listen on %s:%d: %s\n", srv->listen_addr, srv->port,
+                gai_strerror(rc));
+        return -1;
+    }
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &(int){1}, sizeof(int)) < 0 ||
+        bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 511) < 0 ||
+        getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+        fprintf(stderr, "ferry: cannot listen on %s:%d: %s\n", srv->listen_addr, srv->port,
+                strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return -1;
+    }
+    freeaddrinfo(ai);
+    srv->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                               : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+static int start(server *srv)
+{
+    unsigned fds = fd_budget(srv);
+    int fd;
+
+    if (!fds) {
         fprintf(stderr, "ferry: too few open files allowed (ulimit -n)\n");
         return 1;
     }
-    lws_set_log_level(LLL_ERR, NULL);
-    if (!(srv->ctx = lws_create_context(&info))) {
-        fprintf(stderr, "ferry: cannot listen on %s:%d\n", srv->listen_addr, srv->port);
+    if ((fd = listen_socket(srv)) < 0)
+        return 1;
+    /*
+     * Strict about what clients send (RFC 9112; http.c refuses the rest of
+     * what could frame a message two ways); no thread of its own: the loop
+     * runs it (MHD_USE_EPOLL without a polling thread).
+     */
+    srv->httpd = MHD_start_daemon(
+        MHD_USE_EPOLL | MHD_ALLOW_UPGRADE, 0, NULL, NULL, http_access, srv,
+        MHD_OPTION_LISTEN_SOCKET, fd,
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+        MHD_OPTION_CONNECTION_LIMIT, fds,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)IDLE_TIMEOUT_S,
+        MHD_OPTION_NOTIFY_CONNECTION, conn_notify, srv,
+        MHD_OPTION_URI_LOG_CALLBACK, http_uri_log, srv,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, srv,
+        MHD_OPTION_END);
+    if (!srv->httpd) {
+        fprintf(stderr, "ferry: cannot start the HTTP server on %s:%d\n", srv->listen_addr,
+                srv->port);
+        close(fd);
         return 1;
     }
-    srv->vhost = lws_get_vhost_by_name(srv->ctx, "default");
-    if (srv->vhost && srv->port == 0)
-        srv->port = lws_get_vhost_listen_port(srv->vhost);
-    (void)state_dir;
     return 0;
 }
 
@@ -427,10 +428,12 @@ int cmd_serve(int argc, char **argv)
     else
         snprintf(state, sizeof(state), "%s/.local/state/ferry",
                  getenv("HOME") ? getenv("HOME") : "/tmp");
-    the_server = &srv;
-    if (load_token(&srv, state) < 0 || start(&srv, state) != 0 || ws_start(&srv) < 0) {
-        if (srv.ctx)
-            lws_context_destroy(srv.ctx);
+    srv.epfd = srv.wake.fd = -1;
+    if (load_token(&srv, state) < 0 || start(&srv) != 0 || loop_open(&srv) < 0 ||
+        ws_start(&srv) < 0 || conn_start(&srv) < 0) {
+        loop_close(&srv);
+        if (srv.httpd)
+            MHD_stop_daemon(srv.httpd);
         ferry_manager_close(srv.m);
         ferry_roots_free(srv.roots);
         return 1;
@@ -450,8 +453,8 @@ int cmd_serve(int argc, char **argv)
     if (o.realtime)
         go_realtime(&srv);
     while (!atomic_load(&srv.stop)) {
-        srv.turn_bytes = 0; /* one turn: a poll(), then each ready socket served */
-        lws_service(srv.ctx, 0);
+        srv.turn_bytes = 0; /* one turn: an epoll_wait, then each ready descriptor served */
+        loop_turn(&srv);
         serve_restore(&srv);
     }
 
@@ -459,11 +462,12 @@ int cmd_serve(int argc, char **argv)
     if (!srv.on_exit_wait)
         ferry_manager_cancel_tag(srv.m, NULL, NULL, &(size_t){0});
     ferry_bus_unsubscribe(ferry_manager_bus(srv.m), srv.sub); /* no wake-up after this */
-    lws_context_destroy(srv.ctx);
-    srv.ctx = NULL;
+    ws_close_all(&srv);
+    MHD_run(srv.httpd); /* the upgraded sockets closed */
+    MHD_stop_daemon(srv.httpd);
+    loop_close(&srv);
     ferry_manager_close(srv.m);
     ferry_roots_free(srv.roots);
-    free(srv.wbuf);
     for (live_job *j = srv.live, *next; j; j = next) {
         next = j->next;
         free(j);

@@ -1,77 +1,63 @@
 /*
  * daemon/ws.c: the WebSocket at /api/events (docs/api.md).
  *
+ * The handshake is answered here (through libmicrohttpd's upgrade), and the
+ * socket it hands over is served by the loop with wslay framing the
+ * messages: fragments, ping and pong, the close handshake, and the
+ * protocol's refusals (unmasked or reserved frames: 1002; a message over
+ * MAX_WS_MESSAGE: 1009; text that is not UTF-8: 1007).
+ *
  * Every client has its own queue. State changes and per-file results are
  * queued in order; progress is coalesced: a new progress message for a job
  * replaces the one still waiting, so a slow client gets the latest figures,
  * not a backlog. A client whose queue passes WS_QUEUE_MAX_BYTES is dropped.
  * A message is serialized once and its bytes shared by every client it is
- * queued for. Nothing here blocks: writing happens in SERVER_WRITEABLE,
- * as lws asks, many queued messages framed into one write.
+ * queued for; it is handed to wslay (which copies and frames it) only as the
+ * socket takes what came before, so the queue, not wslay, holds the backlog.
+ * Nothing here blocks.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "json_text.h"
 #include "ferry/common.h"
 
-static ws_payload *payload_alloc(size_t cap)
+static ws_payload *payload_new(const char *text, size_t len)
 {
-    ws_payload *p = malloc(sizeof(*p) + cap);
+    ws_payload *p = malloc(sizeof(*p) + len);
 
     if (p) {
         p->refs = 0;
-        p->framed = false;
         p->bulk = false;
-        p->len = 0;
-        p->cap = cap;
-    }
-    return p;
-}
-
-static ws_payload *payload_new(const char *text)
-{
-    size_t len = strlen(text);
-    ws_payload *p = payload_alloc(len);
-
-    if (p) {
-        memcpy(p->data, text, len);
         p->len = len;
+        memcpy(p->data, text, len);
     }
     return p;
-}
-
-/* The header of an unmasked, final text frame (RFC 6455 5.2); its length. */
-static size_t frame_header(unsigned char *h, size_t len)
-{
-    h[0] = 0x81;
-    if (len < 126) {
-        h[1] = (unsigned char)len;
-        return 2;
-    }
-    if (len <= 0xffff) {
-        h[1] = 126;
-        h[2] = (unsigned char)(len >> 8);
-        h[3] = (unsigned char)len;
-        return 4;
-    }
-    h[1] = 127;
-    for (int i = 0; i < 8; i++)
-        h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
-    return 10;
 }
 
 static void payload_unref(ws_payload *p)
 {
     if (p && --p->refs == 0)
         free(p);
+}
+
+/* Asks the loop for the client's writeable (the socket's EPOLLOUT). */
+static void want_write(ws_client *c)
+{
+    if (!c->closing)
+        loop_set(c->srv, &c->watch, c->watch.events | EPOLLOUT);
 }
 
 static void msg_free(ws_msg *m)
@@ -132,7 +118,7 @@ static void enqueue(ws_client *c, ws_payload *p, const char *job_id, bool progre
      * waits for the next drain of file results; anything else goes now. */
     if (idle || (c->bulk_waits && !p->bulk)) {
         c->bulk_waits = false;
-        lws_callback_on_writable(c->wsi);
+        want_write(c);
     }
 }
 
@@ -160,7 +146,7 @@ static ws_msg *dequeue(ws_client *c)
 /* Queues text for one client. */
 static void send_text(ws_client *c, const char *text)
 {
-    ws_payload *p = payload_new(text);
+    ws_payload *p = payload_new(text, strlen(text));
 
     if (!p)
         return;
@@ -186,7 +172,7 @@ static void broadcast(server *srv, const char *text, const char *job_id, bool pr
 {
     ws_payload *p;
 
-    if (srv->clients && (p = payload_new(text)))
+    if (srv->clients && (p = payload_new(text, strlen(text))))
         broadcast_payload(srv, p, job_id, progress, takers);
 }
 
@@ -302,36 +288,13 @@ static json_t *file_entry(const ferry_event *ev)
 }
 
 /*
- * File results for the clients that take them one by one. Each result is a
- * message of its own, as the API says, but consecutive results are framed
- * once, into a run of up to WS_WRITE_BATCH bytes of whole frames, queued as
- * one entry for each such client and written as it lies. Queued and framed
- * per message and per client, 100 watchers of a 20,000-file job made
- * 2,000,000 queue entries, each framed and copied again at the write.
+ * A file result for the clients that take them one by one: its message is
+ * written by hand (json_text.h): through jansson, setting each result's
+ * strings into a message object and printing it, this was about 2 us a
+ * result, the largest share of the service thread's time beside send()
+ * with 100 watchers.
  */
-static void run_flush(server *srv, ws_payload **run)
-{
-    ws_payload *p = *run;
-
-    if (!p)
-        return;
-    *run = NULL;
-    ws_payload *fit = realloc(p, sizeof(*p) + p->len); /* runs may wait long in queues */
-    if (fit) {
-        p = fit;
-        p->cap = p->len;
-    }
-    p->bulk = true;
-    broadcast_payload(srv, p, NULL, false, REQ_FILES_EACH);
-}
-
-/*
- * Appends one "file" message to the run, written by hand straight into it
- * (json_text.h): through jansson, setting each result's strings into a
- * message object and printing it, this was about 2 us a result, the largest
- * share of the service thread's time beside send() with 100 watchers.
- */
-static void run_add(server *srv, ws_payload **run, const ferry_event *ev)
+static void file_message(server *srv, const ferry_event *ev)
 {
     json_file_result r = {.job_id = ev->job_id,
                           .path = ev->path,
@@ -339,22 +302,14 @@ static void run_add(server *srv, ws_payload **run, const ferry_event *ev)
                           .state = ferry_file_result_name(ev->result),
                           .error = ev->message,
                           .bytes = ev->bytes};
-    size_t max = json_file_message_max(&r) + 10;
-    ws_payload *p = *run;
+    ws_payload *p = malloc(sizeof(*p) + json_file_message_max(&r));
 
-    if (!p || p->cap - p->len < max) {
-        run_flush(srv, run);
-        if (!(p = *run = payload_alloc(max > WS_WRITE_BATCH ? max : WS_WRITE_BATCH)))
-            return;
-        p->framed = true;
-    }
-    /* The text after room for the longest frame header, then moved up. */
-    unsigned char *at = p->data + p->len, h[10];
-    size_t n = json_file_message((char *)at + 10, &r);
-    size_t hl = frame_header(h, n);
-    memmove(at + hl, at + 10, n);
-    memcpy(at, h, hl);
-    p->len += hl + n;
+    if (!p)
+        return;
+    p->refs = 0;
+    p->bulk = true;
+    p->len = json_file_message((char *)p->data, &r);
+    broadcast_payload(srv, p, NULL, false, REQ_FILES_EACH);
 }
 
 /*
@@ -377,7 +332,7 @@ static void batch_flush(server *srv, file_batch *b)
     json_t *m = json_pack("{s:s,s:s,s:o}", "type", "files", "job_id", b->job_id, "files", b->files);
     text = m ? json_dumps(m, JSON_COMPACT) : NULL;
     json_decref(m);
-    ws_payload *p = srv->clients && text ? payload_new(text) : NULL;
+    ws_payload *p = srv->clients && text ? payload_new(text, strlen(text)) : NULL;
     if (p) {
         p->bulk = true;
         broadcast_payload(srv, p, b->job_id, false, REQ_FILES_BATCH);
@@ -421,20 +376,18 @@ void ws_drain_events(server *srv)
     ferry_event *ev;
     bool each = takers(srv, REQ_FILES_EACH), batch = takers(srv, REQ_FILES_BATCH);
     file_batch b = {0};
-    ws_payload *run = NULL;
     unsigned n = 0;
 
     while (n < WS_DRAIN_MAX && ferry_sub_next(srv->sub, &ev, 0) == FERRY_OK) {
         n++;
         if (ev->type == FERRY_EVENT_FILE) {
             if (each)
-                run_add(srv, &run, ev);
+                file_message(srv, ev);
             if (batch)
                 batch_add(srv, &b, ev);
         } else {
             /* State changes and the end (final counters, cancel latency),
              * after the results before them. */
-            run_flush(srv, &run);
             batch_flush(srv, &b);
             if (ev->type == FERRY_EVENT_STATE)
                 track(srv, ev->job_id, ev->state == FERRY_JOB_RUNNING);
@@ -442,10 +395,9 @@ void ws_drain_events(server *srv)
         }
         ferry_event_free(ev);
     }
-    run_flush(srv, &run);
     batch_flush(srv, &b);
     if (n == WS_DRAIN_MAX)
-        lws_cancel_service(srv->ctx); /* more may wait: after the other sockets' turn */
+        srv->drain_again = true; /* more may wait: after the other sockets' turn */
 }
 
 /*
@@ -464,7 +416,7 @@ static void files_flush(server *srv)
     for (ws_client *c = srv->clients; c; c = c->next) {
         if (c->bulk_waits) {
             c->bulk_waits = false;
-            lws_callback_on_writable(c->wsi);
+            want_write(c);
         }
     }
     ws_arm_files_flush(srv);
@@ -478,7 +430,11 @@ void ws_arm_files_flush(server *srv)
 
 static void ws_tick(server *srv)
 {
-    uint64_t now = (uint64_t)lws_now_usecs() * 1000;
+    struct timespec ts;
+    uint64_t now;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 
     ws_drain_events(srv); /* results nobody takes (ws_arm_files_flush) */
 
@@ -571,251 +527,376 @@ static void on_message(server *srv, ws_client *c, const char *text, size_t len)
     req_ws_release(&m);
 }
 
-static void client_free(server *srv, ws_client *c)
+/* --- the connection ----------------------------------------------------------- */
+
+/* Ends the client: out of the loop and the broadcasts now, its socket
+ * closed by libmicrohttpd, freed at the end of the turn (ws_reap), as an
+ * event of this turn may still name it. */
+static void client_close(ws_client *c)
 {
+    server *srv = c->srv;
+
+    if (c->closing)
+        return;
+    c->closing = true;
+    loop_del(srv, &c->watch);
     for (ws_client **p = &srv->clients; *p; p = &(*p)->next) {
         if (*p == c) {
             *p = c->next;
             break;
         }
     }
-    for (ws_msg *m = c->head, *next; m; m = next) {
-        next = m->next;
-        msg_free(m);
-    }
-    free(c->rx);
-    free(c);
     srv->nclients--;
+    c->next = srv->closed;
+    srv->closed = c;
+    MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE);
 }
 
-/* Room for n bytes of frames after LWS_PRE in the server's write buffer
- * (WS_WRITE_BATCH at least); 0, or -1 when out of memory. */
-static int wbuf_reserve(server *srv, size_t n)
+void ws_reap(server *srv)
 {
-    size_t cap = n > WS_WRITE_BATCH ? n : WS_WRITE_BATCH;
-    unsigned char *b;
-
-    if (n <= srv->wcap)
-        return 0;
-    if (!(b = realloc(srv->wbuf, LWS_PRE + cap)))
-        return -1;
-    srv->wbuf = b;
-    srv->wcap = cap;
-    return 0;
-}
-
-/* The end of the frame that holds byte pos of a run of whole frames, walking
- * from the frame boundary at; pos itself when it is a boundary. */
-static size_t frame_end(const unsigned char *d, size_t at, size_t pos)
-{
-    while (at < pos) {
-        size_t hl = 2, n = d[at + 1] & 0x7f;
-        if (n == 126) {
-            hl = 4;
-            n = (size_t)d[at + 2] << 8 | d[at + 3];
-        } else if (n == 127) {
-            hl = 10;
-            n = 0;
-            for (int i = 0; i < 8; i++)
-                n = n << 8 | d[at + 2 + i];
+    for (ws_client *c = srv->closed, *next; c; c = next) {
+        next = c->next;
+        for (ws_msg *m = c->head, *mn; m; m = mn) {
+            mn = m->next;
+            msg_free(m);
         }
-        at += hl + n;
+        wslay_event_context_free(c->ws);
+        free(c->extra);
+        free(c);
     }
-    return at;
+    srv->closed = NULL;
 }
 
-/*
- * Writes what the socket takes of the client's first messages, runs of whole
- * frames shared by every client (file results), from where they lie: one
- * sendmsg() over up to WS_RUNS_IOV of them, the last the one that reaches
- * WS_WRITE_BATCH bytes (a run is 256 KiB at most).
- * What the socket leaves stays queued, as an offset into its run. Handed to
- * lws, the rest of a write was copied into a buffer of lws's own, which it
- * then sent as the socket drained: a turn of the loop (a poll() over every
- * socket) for each few kilobytes a slow watcher read. Only the rest of a
- * frame cut short goes through lws, which sends it before anything of its
- * own (a pong, a close frame), so the stream stays whole. 1 when the socket
- * is full, 0 when all of it went, -1 on an error.
- */
-#define WS_RUNS_IOV 64
-static int write_runs(server *srv, struct lws *wsi, ws_client *c)
+void ws_close_all(server *srv)
 {
-    struct iovec iov[WS_RUNS_IOV];
-    struct msghdr mh = {.msg_iov = iov};
-    size_t total = 0, left;
+    while (srv->clients)
+        client_close(srv->clients);
+    ws_reap(srv);
+}
+
+static ssize_t on_recv(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+                       void *user)
+{
+    ws_client *c = user;
     ssize_t n;
 
-    for (ws_msg *m = c->head;
-         m && m->p->framed && mh.msg_iovlen < WS_RUNS_IOV && total < WS_WRITE_BATCH; m = m->next) {
-        iov[mh.msg_iovlen].iov_base = m->p->data + m->off;
-        iov[mh.msg_iovlen].iov_len = m->p->len - m->off;
-        total += iov[mh.msg_iovlen++].iov_len;
+    (void)flags;
+    if (c->extra_off < c->extra_len) { /* read with the upgrade request */
+        n = (ssize_t)(c->extra_len - c->extra_off < len ? c->extra_len - c->extra_off : len);
+        memcpy(buf, c->extra + c->extra_off, (size_t)n);
+        c->extra_off += (size_t)n;
+        return n;
     }
-    n = sendmsg(lws_get_socket_fd(wsi), &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-        return -1;
-    left = n > 0 ? (size_t)n : 0;
-    srv->turn_bytes += left;
-    while (left >= c->head->p->len - c->head->off) {
-        left -= c->head->p->len - c->head->off;
-        msg_free(dequeue(c));
-        if (!left && (size_t)n == total)
-            return 0;
-    }
-    ws_msg *m = c->head; /* the run the socket stopped in */
-    size_t at = m->off + left, end = frame_end(m->p->data, m->off, at);
-    if (end > at) {
-        if (wbuf_reserve(srv, end - at) < 0)
-            return -1;
-        memcpy(srv->wbuf + LWS_PRE, m->p->data + at, end - at);
-        if (lws_write(wsi, srv->wbuf + LWS_PRE, end - at, LWS_WRITE_HTTP) < (int)(end - at))
-            return -1;
-        srv->turn_bytes += end - at;
-    }
-    m->off = end;
-    if (end == m->p->len)
-        msg_free(dequeue(c));
-    return 1;
+    n = recv(c->watch.fd, buf, len, MSG_DONTWAIT);
+    if (n > 0)
+        return n;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    else
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE); /* the peer is gone */
+    return -1;
 }
 
-/*
- * Writes the client's queued messages, up to WS_WRITE_BATCH bytes of them
- * (the caller asks for the next writeable when more wait). Runs of file
- * results, framed once for every client, go by write_runs. Other messages
- * (a job's state, progress) are framed here, many into one write, and
- * handed to lws as raw bytes (LWS_WRITE_HTTP goes out unframed on a
- * WebSocket in lws 4.1, and lws writes nothing before them); lws keeps what
- * the socket does not take of those and sends it before anything else.
- * Returns as write_runs does; this path never says full (lws keeps the rest).
- */
-static int write_frames(server *srv, struct lws *wsi, ws_client *c)
+static ssize_t on_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags,
+                       void *user)
 {
-    size_t off = 0;
+    ws_client *c = user;
+    ssize_t n = send(c->watch.fd, data, len,
+                     MSG_DONTWAIT | MSG_NOSIGNAL | (flags & WSLAY_MSG_MORE ? MSG_MORE : 0));
 
-    if (c->head && c->head->p->framed)
-        return write_runs(srv, wsi, c);
-    while (c->head && !c->head->p->framed) {
-        ws_msg *m = c->head;
-        size_t need = off + 10 + m->p->len;
-        if (off > 0 && need > WS_WRITE_BATCH)
-            break;
-        if (wbuf_reserve(srv, need) < 0)
-            return -1;
-        unsigned char *out = srv->wbuf + LWS_PRE;
-        off += frame_header(out + off, m->p->len);
-        memcpy(out + off, m->p->data, m->p->len);
-        off += m->p->len;
-        msg_free(dequeue(c));
+    if (n >= 0) {
+        c->srv->turn_bytes += (size_t)n;
+        return n;
     }
-    srv->turn_bytes += off;
-    if (off && lws_write(wsi, srv->wbuf + LWS_PRE, off, LWS_WRITE_HTTP) < (int)off)
-        return -1;
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+    else
+        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+    return -1;
+}
+
+static int on_genmask(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user)
+{
+    (void)ctx, (void)buf, (void)len, (void)user;
+    return 0; /* a server sends unmasked frames: never called */
+}
+
+/* UTF-8 as RFC 3629 allows it: no overlong forms, no surrogates, nothing
+ * past U+10FFFF. */
+static bool utf8_valid(const unsigned char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        unsigned char b = s[i];
+        size_t n;
+        uint32_t cp;
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        if (b >= 0xc2 && b <= 0xdf)
+            n = 1, cp = b & 0x1f;
+        else if (b >= 0xe0 && b <= 0xef)
+            n = 2, cp = b & 0x0f;
+        else if (b >= 0xf0 && b <= 0xf4)
+            n = 3, cp = b & 0x07;
+        else
+            return false;
+        if (len - i <= n)
+            return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return false;
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+static void on_msg(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+                   void *user)
+{
+    ws_client *c = user;
+
+    if (arg->opcode == WSLAY_TEXT_FRAME) {
+        if (!utf8_valid(arg->msg, arg->msg_length)) {
+            wslay_event_queue_close(ctx, WSLAY_CODE_INVALID_FRAME_PAYLOAD_DATA, NULL, 0);
+            return;
+        }
+        on_message(c->srv, c, (const char *)arg->msg, arg->msg_length);
+    } else if (arg->opcode == WSLAY_BINARY_FRAME) {
+        reply_error(c, "messages are JSON text");
+    }
+    /* Control frames: wslay answers a ping and a close itself. */
+}
+
+static const struct wslay_event_callbacks callbacks = {
+    .recv_callback = on_recv,
+    .send_callback = on_send,
+    .genmask_callback = on_genmask,
+    .on_msg_recv_callback = on_msg,
+};
+
+/*
+ * Hands queued messages to wslay, WS_WRITE_BATCH bytes at a time, and sends
+ * what the socket takes. A turn of the loop sends at most WS_TURN_BUDGET
+ * bytes (a few tenths of a millisecond); the other clients wait for the next
+ * turn, which comes at once: a request that arrives meanwhile is served in
+ * that next turn instead of after a whole pass of 100 clients' frames.
+ */
+static int client_write(ws_client *c)
+{
+    server *srv = c->srv;
+
+    if (c->dropped && !wslay_event_get_close_sent(c->ws)) {
+        wslay_event_queue_close(c->ws, WSLAY_CODE_POLICY_VIOLATION, (const uint8_t *)"too slow", 8);
+        while (c->head)
+            msg_free(dequeue(c));
+    }
+    while (srv->turn_bytes < WS_TURN_BUDGET) {
+        while (c->head && wslay_event_get_queued_msg_length(c->ws) < WS_WRITE_BATCH &&
+               wslay_event_get_write_enabled(c->ws) && !wslay_event_get_close_sent(c->ws)) {
+            ws_msg *m = dequeue(c);
+            struct wslay_event_msg msg = {WSLAY_TEXT_FRAME, m->p->data, m->p->len};
+            if (m->p->bulk)
+                serve_lower(srv);
+            int rc = wslay_event_queue_msg(c->ws, &msg);
+            msg_free(m);
+            if (rc != 0)
+                return -1;
+        }
+        size_t before = srv->turn_bytes;
+        if (wslay_event_send(c->ws) != 0)
+            return -1;
+        if (wslay_event_want_write(c->ws) || !c->head || srv->turn_bytes == before)
+            break; /* the socket is full, or all is sent */
+    }
     return 0;
 }
 
-int ws_callback(server *srv, struct lws *wsi, enum lws_callback_reasons reason, session *s,
-                void *in, size_t len)
+/* Sets what the loop watches the socket for; closes the client when wslay
+ * wants neither (the close handshake is done, or failed). */
+static void client_update(ws_client *c)
 {
-    ws_client *c = s ? s->client : NULL;
+    bool full, rd = wslay_event_want_read(c->ws), wr = wslay_event_want_write(c->ws);
+    uint32_t ev = rd ? EPOLLIN : 0;
 
-    switch (reason) {
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        const char *why = NULL;
-        char uri[64];
-        conn_request(srv, wsi);
-        if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/api/events"))
-            return 1;
-        if (http_gate(srv, wsi, true, &why))
-            return 1; /* refused: lws answers the upgrade with an error */
-        if (srv->nclients >= srv->max_clients)
-            return 1;
-        return 0;
+    if (!rd && !wr) {
+        client_close(c);
+        return;
     }
-    case LWS_CALLBACK_ESTABLISHED:
-        conn_upgraded(srv, wsi);
-        /*
-         * A client's backlog waits in its queue, where a message is one copy
-         * shared by every client and counted against WS_QUEUE_MAX_BYTES, not
-         * in the kernel, where it is a copy per client: autotuned, a socket
-         * that is not read takes up to 4 MiB here (100 watchers: 400 MB).
-         */
-        setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &(int){WS_SNDBUF}, sizeof(int));
-        if (!(c = calloc(1, sizeof(*c))))
-            return -1;
-        c->wsi = wsi;
-        c->files = REQ_FILES_EACH; /* the default subscription */
-        c->next = srv->clients;
-        srv->clients = c;
-        srv->nclients++;
-        ws_arm_files_flush(srv);
-        s->client = c;
-        send_hello(srv, c);
-        return 0;
-    case LWS_CALLBACK_RECEIVE:
-        if (!c)
-            return -1;
-        if (c->rx_len + len > MAX_WS_MESSAGE)
-            return -1; /* oversized message: close */
-        char *p = realloc(c->rx, c->rx_len + len + 1);
-        if (!p)
-            return -1;
-        c->rx = p;
-        memcpy(c->rx + c->rx_len, in, len);
-        c->rx_len += len;
-        if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-            on_message(srv, c, c->rx, c->rx_len);
-            c->rx_len = 0;
-        }
-        return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE: {
-        if (!c)
-            return 0;
-        if (c->dropped) {
-            lws_close_reason(wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
-                             (unsigned char *)"too slow", 8);
-            return -1;
-        }
-        /*
-         * A turn of the loop sends at most WS_TURN_BUDGET bytes (a few tenths
-         * of a millisecond); the other clients wait for the next turn, which
-         * comes at once. A request that arrives meanwhile is served in that
-         * next turn instead of after a whole pass of 100 clients' frames
-         * (4 to 20 MB when file results go out: many milliseconds).
-         */
-        if (srv->turn_bytes >= WS_TURN_BUDGET) {
-            lws_callback_on_writable(wsi);
-            return 0;
-        }
-        if (lws_partial_buffered(wsi)) {
-            lws_callback_on_writable(wsi); /* lws sends its own first */
-            return 0;
-        }
-        if (c->head && c->head->p->bulk)
-            serve_lower(srv);
-        int full = write_frames(srv, wsi, c);
-        if (full < 0)
-            return -1;
-        /*
-         * While the drain of file results runs, a client whose socket is full
-         * with only file results left is written again at the next drain,
-         * with the other clients and what came meanwhile, not whenever its
-         * socket takes a few more kilobytes (a turn of the loop each).
-         * Anything else queued (a job's state, progress) goes as soon as the
-         * socket takes it, with the results before it.
-         */
-        if (c->head && full && !c->urgent && srv->files_flush.armed)
-            c->bulk_waits = true;
-        else if (c->head)
-            lws_callback_on_writable(wsi);
-        return 0;
+    full = wr; /* wslay still holds bytes: the socket took no more */
+    /*
+     * While the drain of file results runs, a client whose socket is full
+     * with only file results left is written again at the next drain, with
+     * the other clients and what came meanwhile, not whenever its socket
+     * takes a few more kilobytes (a turn of the loop each). Anything else
+     * (a job's state, progress, a pong) goes as soon as the socket takes it.
+     */
+    if (full && !c->urgent && c->head && c->srv->files_flush.armed && !c->dropped)
+        c->bulk_waits = true;
+    else if (wr || (c->head && wslay_event_get_write_enabled(c->ws)))
+        ev |= EPOLLOUT;
+    loop_set(c->srv, &c->watch, ev);
+}
+
+static void client_ready(server *srv, loop_watch *w, uint32_t events)
+{
+    ws_client *c = (ws_client *)w;
+
+    (void)srv;
+    if (c->closing)
+        return;
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && wslay_event_recv(c->ws) != 0) {
+        client_close(c);
+        return;
     }
-    case LWS_CALLBACK_CLOSED:
+    if (wslay_event_want_write(c->ws) || (events & EPOLLOUT)) {
+        c->bulk_waits = false;
+        if (client_write(c) < 0) {
+            client_close(c);
+            return;
+        }
+    }
+    client_update(c);
+}
+
+/* --- the handshake (RFC 6455 section 4.2) ----------------------------------- */
+
+/* Whether the comma-separated header name holds token, in any case. */
+static bool header_has_token(struct MHD_Connection *mc, const char *name, const char *token)
+{
+    const char *v = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, name);
+    size_t n = strlen(token);
+
+    for (const char *p = v; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, ",");
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == n && !strncasecmp(p, token, n))
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
+bool ws_is_upgrade(struct MHD_Connection *mc)
+{
+    return header_has_token(mc, MHD_HTTP_HEADER_UPGRADE, "websocket");
+}
+
+static void upgraded(void *cls, struct MHD_Connection *mc, void *req_cls, const char *extra_in,
+                     size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    server *srv = cls;
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    ws_client *c = calloc(1, sizeof(*c));
+
+    (void)req_cls;
+    conn_upgraded(srv, info ? info->socket_context : NULL);
+    if (!c || wslay_event_context_server_init(&c->ws, &callbacks, c) != 0 ||
+        (extra_in_size && !(c->extra = malloc(extra_in_size)))) {
         if (c)
-            client_free(srv, c);
-        if (s)
-            s->client = NULL;
-        return 0;
-    default:
-        return 0;
+            wslay_event_context_free(c->ws);
+        free(c);
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        return;
     }
+    wslay_event_config_set_max_recv_msg_length(c->ws, MAX_WS_MESSAGE);
+    if (extra_in_size)
+        memcpy(c->extra, extra_in, extra_in_size);
+    c->extra_len = extra_in_size;
+    c->srv = srv;
+    c->urh = urh;
+    c->watch.fd = sock;
+    c->watch.ready = client_ready;
+    /*
+     * A client's backlog waits in its queue, where a message is one copy
+     * shared by every client and counted against WS_QUEUE_MAX_BYTES, not in
+     * the kernel, where it is a copy per client: autotuned, a socket that is
+     * not read takes up to 4 MiB here (100 watchers: 400 MB). TCP keepalive
+     * finds peers that vanished without a word.
+     */
+    setsockopt(sock, SOL_SOCKET, SO_SNDBUF, &(int){WS_SNDBUF}, sizeof(int));
+    setsockopt(sock, SOL_SOCKET, SO_KEEPALIVE, &(int){1}, sizeof(int));
+    setsockopt(sock, IPPROTO_TCP, TCP_KEEPIDLE, &(int){30}, sizeof(int));
+    setsockopt(sock, IPPROTO_TCP, TCP_KEEPINTVL, &(int){5}, sizeof(int));
+    setsockopt(sock, IPPROTO_TCP, TCP_KEEPCNT, &(int){3}, sizeof(int));
+    if (loop_add(srv, &c->watch, EPOLLIN) < 0) {
+        wslay_event_context_free(c->ws);
+        free(c->extra);
+        free(c);
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        return;
+    }
+    c->files = REQ_FILES_EACH; /* the default subscription */
+    c->next = srv->clients;
+    srv->clients = c;
+    srv->nclients++;
+    ws_arm_files_flush(srv);
+    send_hello(srv, c);
+    /* Frames that came with the request are read now: epoll will not say. */
+    client_ready(srv, &c->watch, EPOLLOUT | (extra_in_size ? EPOLLIN : 0));
+}
+
+/* Sec-WebSocket-Accept: base64(SHA-1(key + the protocol's GUID)). */
+static bool accept_key(const char *key, char out[29])
+{
+    static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+    unsigned char md[EVP_MAX_MD_SIZE], raw[18];
+    char in[24 + sizeof(guid)];
+    unsigned mdlen;
+
+    /* A key is 16 random bytes in base64: 24 characters ending "==". */
+    if (strlen(key) != 24 || EVP_DecodeBlock(raw, (const unsigned char *)key, 24) != 18 ||
+        key[22] != '=' || key[23] != '=')
+        return false;
+    memcpy(in, key, 24);
+    memcpy(in + 24, guid, sizeof(guid) - 1);
+    if (!EVP_Digest(in, 24 + sizeof(guid) - 1, md, &mdlen, EVP_sha1(), NULL))
+        return false;
+    EVP_EncodeBlock((unsigned char *)out, md, (int)mdlen);
+    return true;
+}
+
+enum MHD_Result ws_accept(server *srv, struct MHD_Connection *mc, session *s)
+{
+    const char *key = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Sec-WebSocket-Key");
+    const char *version = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Sec-WebSocket-Version");
+    struct MHD_Response *r;
+    enum MHD_Result rc;
+    char accept[29];
+
+    if (strcmp(s->path, "/api/events"))
+        return http_error(mc, 404, "no WebSocket here: /api/events", true);
+    if (s->method != REQ_GET || s->head)
+        return http_error(mc, 405, "a WebSocket opens with GET", true);
+    if (!header_has_token(mc, MHD_HTTP_HEADER_CONNECTION, "upgrade") || !key ||
+        !accept_key(key, accept))
+        return http_error(mc, 400, "not a WebSocket handshake (RFC 6455)", true);
+    if (!version || strcmp(version, "13")) {
+        r = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
+        if (!r)
+            return MHD_NO;
+        MHD_add_response_header(r, "Sec-WebSocket-Version", "13");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        rc = MHD_queue_response(mc, MHD_HTTP_UPGRADE_REQUIRED, r);
+        MHD_destroy_response(r);
+        return rc;
+    }
+    if (srv->nclients >= srv->max_clients)
+        return http_error(mc, 503, "too many WebSocket clients", true);
+    if (!(r = MHD_create_response_for_upgrade(upgraded, srv)))
+        return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_UPGRADE, "websocket");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "Upgrade");
+    MHD_add_response_header(r, "Sec-WebSocket-Accept", accept);
+    rc = MHD_queue_response(mc, MHD_HTTP_SWITCHING_PROTOCOLS, r);
+    MHD_destroy_response(r);
+    return rc;
 }

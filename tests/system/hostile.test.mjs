@@ -147,7 +147,11 @@ test('oversized and malformed requests are refused or closed; the daemon stays u
     'bad escape': `GET /api/fs?path=%zz HTTP/1.1\r\n${H}${A}\r\n`,
     '300 query parameters': `GET /api/jobs?${Array.from({ length: 300 }, (_, i) => `a${i}=${i}`).join('&')} HTTP/1.1\r\n${H}${A}\r\n`,
     'raw NUL byte in the path': `GET /api/he\0alth HTTP/1.1\r\n${H}\r\n`,
-    'NUL byte in a header': `GET /api/jobs HTTP/1.1\r\n${H}Authorization: Bearer ${d.token}\0x\r\n\r\n`,
+    // libmicrohttpd 0.9.75 cuts a header's value at a raw NUL byte (the rest
+    // of the line is dropped): a gate reads the part before it, so a NUL
+    // cannot carry a value past a gate (docs/design/daemon.md, "Framing").
+    'NUL byte in a header, the token after it': `GET /api/jobs HTTP/1.1\r\n${H}Authorization: Bearer wrong\x00${d.token}\r\n\r\n`,
+    'NUL byte in the Host header, this host after it': `GET /api/jobs HTTP/1.1\r\nHost: evil.example\x00127.0.0.1:${d.port}\r\n${A}\r\n`,
     'dot-dot path': `GET /../../../../etc/passwd HTTP/1.1\r\n${H}\r\n`,
     'escaped dot-dot path': `GET /%2e%2e/%2e%2e/%2e%2e/etc/passwd HTTP/1.1\r\n${H}\r\n`,
     'overlong UTF-8 dot-dot': `GET /%c0%ae%c0%ae/%c0%ae%c0%ae/etc/passwd HTTP/1.1\r\n${H}\r\n`,
