@@ -111,7 +111,7 @@ static void enqueue(ws_client *c, ws_payload *p, const char *job_id, bool progre
     c->tail = m;
     c->queued_bytes += p->len;
     if (c->queued_bytes > WS_QUEUE_MAX_BYTES) {
-        c->dropped = true; /* too far behind: closed at its next writeable */
+        c->dropped = true; /* too far behind: closed at its next write (client_write) */
         idle = true;
     }
     /* A queue that was not empty has its writeable asked for already, or
@@ -691,10 +691,12 @@ static int client_write(ws_client *c)
 {
     server *srv = c->srv;
 
-    if (c->dropped && !wslay_event_get_close_sent(c->ws)) {
+    /* Too far behind: a close frame (1008) if its socket takes it, then the
+     * connection ends; a client that reads nothing would never answer it. */
+    if (c->dropped) {
         wslay_event_queue_close(c->ws, WSLAY_CODE_POLICY_VIOLATION, (const uint8_t *)"too slow", 8);
-        while (c->head)
-            msg_free(dequeue(c));
+        wslay_event_send(c->ws);
+        return -1;
     }
     while (srv->turn_bytes < WS_TURN_BUDGET) {
         while (c->head && wslay_event_get_queued_msg_length(c->ws) < WS_WRITE_BATCH &&
@@ -736,7 +738,7 @@ static void client_update(ws_client *c)
      * takes a few more kilobytes (a turn of the loop each). Anything else
      * (a job's state, progress, a pong) goes as soon as the socket takes it.
      */
-    if (full && !c->urgent && c->head && c->srv->files_flush.armed && !c->dropped)
+    if (full && !c->urgent && c->head && c->srv->files_flush.armed)
         c->bulk_waits = true;
     else if (wr || (c->head && wslay_event_get_write_enabled(c->ws)))
         ev |= EPOLLOUT;
