@@ -3,7 +3,7 @@
  * network: which endpoint a path names, query parameters, the gates' header
  * checks, and the JSON bodies of the API and of WebSocket messages.
  *
- * Pure functions over bytes already in memory (no libwebsockets, no server
+ * Pure functions over bytes already in memory (no HTTP library, no server
  * state), built into a library of their own (ferryrequest) that the daemon
  * and the fuzz targets (tests/fuzz/fuzz_url.c, fuzz_api_json.c) both link:
  * what is fuzzed is exactly what serves. Only req_job_spec touches the file
@@ -64,7 +64,7 @@ bool req_needs_token(const char *path);
 
 /*
  * The decoded "name=value" fragments of a query string, as the HTTP layer
- * split them ('&' and ';' separate; %26 inside a value is a literal '&').
+ * split them ('&' separates; %26 inside a value is a literal '&').
  * A fragment holding a NUL byte makes the whole query malformed: a path
  * cut at a NUL would name another file than the one asked for.
  */

@@ -3,8 +3,8 @@
  * headers, through the daemon's own code (src/daemon/request.c).
  *
  * Input: "TARGET\nHOST\nORIGIN\nAUTHORIZATION", each line optional. TARGET
- * is split as the HTTP layer (libwebsockets) hands it over: the path before
- * the first '?', then query fragments separated by '&' or ';' (kept as raw
+ * is split as the HTTP layer (libmicrohttpd) hands it over: the path before
+ * the first '?', then query fragments separated by '&' (kept as raw
  * bytes, NULs included, so that the daemon's own guard is what is tested).
  *
  * Properties checked besides memory safety:
@@ -101,7 +101,7 @@ static void check_query(const char *q, size_t len)
 
     req_query_init(&query);
     for (size_t i = 0; i <= len; i++) {
-        if (i == len || q[i] == '&' || q[i] == ';') {
+        if (i == len || q[i] == '&') {
             if (req_query_add(&query, q + start, i - start) < 0)
                 break;
             start = i + 1;
