@@ -131,6 +131,7 @@ struct server {
     loop_timer files_flush; /* FILES_FLUSH_MS, while a client takes file results */
     atomic_bool stop;    /* set by the signal thread */
     bool drain_again;    /* events left in the bus: drain in the next turn */
+    bool httpd_again;    /* libmicrohttpd has work (a closed upgrade): run it at once */
     bool on_exit_wait;
     bool realtime; /* the service thread runs at SCHED_FIFO (--realtime) */
     bool lowered;  /* ... but this turn at normal priority (serve_lower) */

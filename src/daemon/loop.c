@@ -115,7 +115,7 @@ void loop_turn(server *srv)
     MHD_UNSIGNED_LONG_LONG ms;
     int timeout = -1, n;
 
-    if (srv->drain_again) {
+    if (srv->drain_again || srv->httpd_again) {
         timeout = 0;
     } else if (MHD_get_timeout(srv->httpd, &ms) == MHD_YES) {
         timeout = ms > 60000 ? 60000 : (int)ms;
@@ -129,6 +129,7 @@ void loop_turn(server *srv)
         loop_watch *w = ev[i].data.ptr;
         w->ready(srv, w, ev[i].events);
     }
+    srv->httpd_again = false;
     MHD_run(srv->httpd);
     ws_reap(srv);
 }

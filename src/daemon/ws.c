@@ -550,6 +550,7 @@ static void client_close(ws_client *c)
     c->next = srv->closed;
     srv->closed = c;
     MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE);
+    srv->httpd_again = true; /* libmicrohttpd closes it in its next run: now */
 }
 
 void ws_reap(server *srv)
@@ -707,8 +708,12 @@ static int client_write(ws_client *c)
                 serve_lower(srv);
             int rc = wslay_event_queue_msg(c->ws, &msg);
             msg_free(m);
-            if (rc != 0)
+            if (rc == WSLAY_ERR_NO_MORE_MSG) { /* closing: the close frame goes alone */
+                while (c->head)
+                    msg_free(dequeue(c));
+            } else if (rc != 0) {
                 return -1;
+            }
         }
         size_t before = srv->turn_bytes;
         if (wslay_event_send(c->ws) != 0)
