@@ -15,7 +15,8 @@
  * end of the stream), and the connection stays open until conn.c's
  * HEADERS_TIMEOUT_S (10 s). Such an input (bit 4, below) is read until
  * QUIET_MS pass without a byte, then reset (SO_LINGER 0), which the daemon
- * does see. Every input is done within WRITE_MS + READ_MS.
+ * does see; so is a WebSocket the daemon leaves open. An input takes
+ * WRITE_MS + READ_MS at most, a few milliseconds most often.
  *
  * Input: byte 0, byte 1, then the bytes to send.
  *  - byte 0, bits 0-2: the bytes go out in 1 to 8 writes (TCP_NODELAY);
@@ -66,56 +67,36 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define TOKEN "0123456789abcdef0123456789abcdef"
-#define MAX_PIECES 8
-#define WRITE_MS 1000     /* all the writes of an input */
-#define FIN_WAIT_MS 3     /* before the half-close: for the answer to start */
-#define READ_MS 300       /* the answer, after the half-close, at most */
-#define SILENT_MS 100     /* ... of which nothing at all for this long: done */
-#define QUIET_MS 10       /* ... or no byte for this long after some came */
-#define HEALTH_MS 2000    /* the health check's answer */
-#define START_MS 60000    /* the daemon's start (daemon.json written) */
-#define HEALTH_EVERY 16   /* inputs between health checks (fuzzing) */
-#define RECENT 16         /* inputs kept for a wedge's report */
-#define STATUS "HTTP/1.1 "
-
-/* src/cli/main.c defines these beside main(), which ferryapp leaves out;
- * serve.c's option errors call them. Weak: definitions in ferryapp win. */
-__attribute__((weak)) int cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "ferry%s%s: ", cmd ? " " : "", cmd ? cmd : "");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return EXIT_USAGE;
-}
-
-__attribute__((weak)) int cli_bad_option(const char *cmd, int c, char **argv)
-{
-    (void)c;
-    return cli_usage_error(cmd, "bad option '%s'", argv[optind - 1]);
-}
+#define TOKEN        "0123456789abcdef0123456789abcdef"
+#define MAX_PIECES   8
+#define WRITE_MS     1000  /* all the writes of an input */
+#define FIN_WAIT_MS  3     /* before the half-close: for the answer to start */
+#define READ_MS      300   /* the answer, after the half-close, at most */
+#define SILENT_MS    100   /* ... of which nothing at all for this long: done */
+#define QUIET_MS     10    /* ... or no byte for this long after some came */
+#define HEALTH_MS    2000  /* the health check's answer */
+#define START_MS     60000 /* the daemon's start (daemon.json written) */
+#define HEALTH_EVERY 16    /* inputs between health checks (fuzzing) */
+#define RECENT       16    /* inputs kept for a wedge's report */
+#define STATUS       "HTTP/1.1 "
 
 /* --- the daemon ------------------------------------------------------------- */
 
 static char base_dir[] = "/tmp/ferry-fuzz-http-XXXXXX";
 static char root_dir[64], state_dir[64], listen_arg[] = "127.0.0.1:0";
-static char *serve_argv[] = {"serve", "--listen", listen_arg, "--root", root_dir,
-                             "--state-dir", state_dir, NULL};
+static char *serve_argv[] = {"serve",  "--listen",    listen_arg, "--root",
+                             root_dir, "--state-dir", state_dir,  NULL};
 static atomic_bool daemon_exited;
 static atomic_int daemon_rc;
 static int port;
-static bool verbose; /* FERRY_FUZZ_HTTP_VERBOSE set: a line per input on stderr */
+static bool verbose;  /* FERRY_FUZZ_HTTP_VERBOSE set: a line per input on stderr */
 static char host[32]; /* 127.0.0.1:PORT */
 
 static void *daemon_main(void *arg)
 {
     (void)arg;
-    atomic_store(&daemon_rc, cmd_serve((int)(sizeof(serve_argv) / sizeof(serve_argv[0])) - 1,
-                                       serve_argv));
+    atomic_store(&daemon_rc,
+                 cmd_serve((int)(sizeof(serve_argv) / sizeof(serve_argv[0])) - 1, serve_argv));
     atomic_store(&daemon_exited, true);
     return NULL;
 }
@@ -173,7 +154,7 @@ static int left_ms(uint64_t deadline)
 
 static void start_daemon(void)
 {
-    char json_path[128];
+    char path[128];
     pthread_t t;
     uint64_t deadline;
 
@@ -182,8 +163,8 @@ static void start_daemon(void)
     atexit(remove_dirs);
     snprintf(root_dir, sizeof(root_dir), "%s/root", base_dir);
     snprintf(state_dir, sizeof(state_dir), "%s/state", base_dir);
-    snprintf(json_path, sizeof(json_path), "%s/shot", root_dir);
-    if (mkdir(root_dir, 0755) < 0 || mkdir(state_dir, 0700) < 0 || mkdir(json_path, 0755) < 0)
+    snprintf(path, sizeof(path), "%s/shot", root_dir);
+    if (mkdir(root_dir, 0755) < 0 || mkdir(state_dir, 0700) < 0 || mkdir(path, 0755) < 0)
         die("mkdir: %s", strerror(errno));
     put_file(root_dir, "a.txt", "hello\n");
     put_file(root_dir, "shot/comp.1001.exr", "not an EXR\n");
@@ -193,13 +174,13 @@ static void start_daemon(void)
     if (pthread_create(&t, NULL, daemon_main, NULL) != 0)
         die("cannot start the daemon's thread");
     pthread_detach(t);
-    snprintf(json_path, sizeof(json_path), "%s/daemon.json", state_dir);
+    snprintf(path, sizeof(path), "%s/daemon.json", state_dir);
     for (deadline = now_ms() + START_MS; !port; usleep(10000)) {
-        json_t *j = json_load_file(json_path, 0, NULL);
+        json_t *j = json_load_file(path, 0, NULL);
         port = j ? (int)json_integer_value(json_object_get(j, "port")) : 0;
         json_decref(j);
         if (!port && (atomic_load(&daemon_exited) || !left_ms(deadline)))
-            die("ferry serve did not start (no port in %s)", json_path);
+            die("ferry serve did not start (no port in %s)", path);
     }
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
 }
@@ -214,7 +195,8 @@ typedef struct {
 
 static int dial(void)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd, err;
 
@@ -328,7 +310,8 @@ static unsigned char *substitute(const uint8_t *data, size_t size, size_t *len)
         die("out of memory");
     for (size_t i = 0; i < size;) {
         size_t k = 0;
-        while (k < 2 && (size - i < strlen(names[k]) || memcmp(data + i, names[k], strlen(names[k]))))
+        while (k < 2 &&
+               (size - i < strlen(names[k]) || memcmp(data + i, names[k], strlen(names[k]))))
             k++;
         if (k < 2) {
             memcpy(o, values[k], strlen(values[k]));
@@ -368,7 +351,8 @@ static void print_bytes(const char *what, const unsigned char *p, size_t len)
 {
     fprintf(stderr, "fuzz_http: %s (%zu bytes): \"", what, len);
     for (size_t i = 0; i < len && i < 2048; i++)
-        fprintf(stderr, p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\' ? "%c" : "\\x%02x",
+        fprintf(stderr,
+                p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\' ? "%c" : "\\x%02x",
                 p[i]);
     fprintf(stderr, "%s\"\n", len > 2048 ? "..." : "");
 }
@@ -395,7 +379,8 @@ static void run_connection(const uint8_t *data, size_t size)
     start = now_ms();
     settle(fd, &r, SILENT_MS, QUIET_MS, start + READ_MS);
     if (!r.eof) /* a reset: the daemon sees it, where it may not have seen the FIN */
-        setsockopt(fd, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1}, sizeof(struct linger));
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &(struct linger){.l_onoff = 1},
+                   sizeof(struct linger));
     close(fd);
     if (verbose)
         fprintf(stderr, "fuzz_http: sent %zu bytes in %u writes; %zu back, %s after %d ms: %.12s\n",
@@ -465,7 +450,8 @@ static void health_check(void)
             wait_read(fd, &r, left_ms(deadline));
     close(fd);
     if (r.len < 12 || memcmp(r.head, "HTTP/1.1 200", 12)) {
-        print_bytes("health answer's start", r.head, r.len < sizeof(r.head) ? r.len : sizeof(r.head));
+        print_bytes("health answer's start", r.head,
+                    r.len < sizeof(r.head) ? r.len : sizeof(r.head));
         dump_recent();
         die("the daemon is wedged: no 200 to GET /api/health within %d ms", HEALTH_MS);
     }
