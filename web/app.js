@@ -54,7 +54,19 @@ const finished = (job) => job.files_done + job.files_skipped + job.files_failed;
 const live = (s) => s === 'queued' || s === 'running';
 const resumable = (s) => s === 'interrupted' || s === 'cancelled';
 const baseName = (p) => p.replace(/\/+$/, '').split('/').pop() || p;
-function announce(text) { $('announce').textContent = text; }
+// Messages for screen readers. Several in one moment (a cancel of many jobs)
+// are one announcement, not each overwriting the last; while the job detail
+// is open (a modal dialog: the rest of the page is inert) the region lives
+// inside it, so that cancels and ends are still heard.
+let spoken = null;
+function announce(text) {
+  if (!spoken) {
+    spoken = [];
+    setTimeout(() => { spoken = null; }, 100);
+  }
+  spoken.push(text);
+  $('announce').textContent = spoken.join('. ');
+}
 function el(tag, cls, attrs = {}) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -110,18 +122,20 @@ function makeRow(id) {
   details.addEventListener('click', () => openDetail(id, details));
   const resume = el('button', '', { type: 'button', 'data-testid': 'resume-button', 'aria-describedby': title.id });
   resume.textContent = 'Resume';
-  resume.addEventListener('click', () => resumeJob(id, resume));
+  // The pressed button is disabled, then hidden with the state: the focus it
+  // had goes to the row's next button (updateRow), not to the page.
+  resume.addEventListener('click', () => { li._parts.refocus = document.activeElement === resume; resumeJob(id, resume); });
   const cancel = el('button', 'danger', { type: 'button', 'data-testid': 'cancel-button', 'aria-describedby': title.id });
   cancel.textContent = 'Cancel';
-  cancel.addEventListener('click', () => cancelJob(id, cancel));
+  cancel.addEventListener('click', () => { li._parts.refocus = document.activeElement === cancel; cancelJob(id, cancel); });
   actions.append(details, resume, cancel);
-  const bar = el('div', 'bar', { role: 'progressbar', 'data-testid': 'job-progress', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0' });
+  const bar = el('div', 'bar', { role: 'progressbar', 'data-testid': 'job-progress', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0', 'aria-label': `Progress of job ${id}` });
   bar.append(el('div'));
   const stats = el('div', 'stats', { 'data-testid': 'job-stats' });
   const current = el('div', 'current', { 'data-testid': 'job-current' });
   const error = el('div', 'joberror');
   li.append(title, actions, bar, stats, current, error);
-  li._parts = { badge, what, tag, cancel, resume, bar, fill: bar.firstChild, stats, current, error, state: null };
+  li._parts = { badge, what, tag, details, cancel, resume, bar, fill: bar.firstChild, stats, current, error, state: null };
   return li;
 }
 
@@ -135,7 +149,7 @@ function updateRow(li, job) {
   p.what.title = `${sources.join('\n')}\n→ ${job.dest || ''}`;
   p.tag.textContent = job.tag ? `#${job.tag}` : '';
   p.bar.setAttribute('aria-valuenow', String(pct));
-  p.bar.setAttribute('aria-label', `${pct}% of ${bytes(job.bytes_total)}`);
+  p.bar.setAttribute('aria-valuetext', `${bytes(job.bytes_done)} of ${bytes(job.bytes_total)}, ${pct}%`);
   p.fill.style.width = `${pct}%`;
   const parts = [`${bytes(job.bytes_done)} / ${bytes(job.bytes_total)}`, `${count(job.files_done + job.files_skipped)}/${count(job.files_total)} files`];
   if (job.files_skipped) parts.push(`${count(job.files_skipped)} skipped`);
@@ -154,6 +168,11 @@ function updateRow(li, job) {
     p.cancel.textContent = 'Cancel';
     p.resume.hidden = !resumable(job.state);
     p.resume.disabled = false;
+    if (p.refocus && (document.activeElement === document.body || document.activeElement === p.cancel ||
+                      document.activeElement === p.resume)) {
+      p.refocus = false;
+      (!p.cancel.hidden ? p.cancel : !p.resume.hidden ? p.resume : p.details).focus();
+    }
   }
 }
 
@@ -308,7 +327,8 @@ function showErrors(message) {
   if (!field) { $('form-error').textContent = message; return; }
   $(`${field}-error`).textContent = message;
   const m = /^sources\[(\d+)\]/.exec(message);
-  const inputs = INPUTS[field]().filter((i) => field !== 'sources' || i.value.trim());
+  const filled = INPUTS[field]().filter((i) => field !== 'sources' || i.value.trim());
+  const inputs = filled.length ? filled : INPUTS[field]();
   const bad = m ? inputs[Number(m[1])] : inputs[0];
   if (bad) { bad.setAttribute('aria-invalid', 'true'); bad.focus(); }
 }
@@ -316,11 +336,16 @@ function showErrors(message) {
 async function submitForm(ev) {
   ev.preventDefault();
   const sources = [...document.querySelectorAll('#source-list input')].map((i) => i.value.trim()).filter(Boolean);
+  // What is missing is said here, in words, on the field: nothing is sent.
+  if (!sources.length) { showErrors('sources: give at least one file or directory to copy'); return; }
+  if (!$('dest').value.trim()) { showErrors('dest: give the directory to copy into'); return; }
   const body = { sources, dest: $('dest').value.trim(), on_conflict: $('on-conflict').value, fsync: $('fsync').checked };
   if ($('tag').value.trim()) body.tag = $('tag').value.trim();
   if ($('bwlimit').value.trim()) body.bwlimit = $('bwlimit').value.trim();
   const button = document.querySelector('[data-testid="start-button"]');
-  button.disabled = true;
+  // Busy, not disabled: a disabled button drops the focus to the page.
+  if (button.getAttribute('aria-disabled') === 'true') return;
+  button.setAttribute('aria-disabled', 'true');
   try {
     const r = await api('POST', '/api/jobs', body);
     if (r.status === 201) {
@@ -334,7 +359,7 @@ async function submitForm(ev) {
       showErrors('ferry serve cannot be reached; the copy was not started.');
     }
   } finally {
-    button.disabled = false;
+    button.removeAttribute('aria-disabled');
   }
 }
 
@@ -367,7 +392,10 @@ async function roots() {
 async function suggest(value) {
   const dir = value.includes('/') ? value.slice(0, value.lastIndexOf('/')) || '/' : '';
   let paths = [];
-  const r = dir ? await api('GET', `/api/fs?path=${encodeURIComponent(dir)}`) : { status: 403 };
+  // Only a directory beneath a root is asked for: above them (typing "/"),
+  // the roots are the suggestions, and no request is refused.
+  const beneath = (await roots()).some((root) => dir === root.replace(/\/+$/, '') || dir.startsWith(`${root.replace(/\/+$/, '')}/`));
+  const r = dir && beneath ? await api('GET', `/api/fs?path=${encodeURIComponent(dir)}`) : { status: 403 };
   if (r.status === 200) {
     const base = r.json.path.replace(/\/+$/, '');
     // A sequence is one suggestion: its pattern, with its frames as the label.
@@ -527,6 +555,7 @@ function openDetail(id, opener) {
   $('detail-failed-only').checked = false;
   $('detail-files').replaceChildren();
   renderFacts(state.jobs.get(id));
+  $('detail').append($('announce')); // heard while the rest of the page is inert
   $('detail').showModal();
   renderSeqs(state.jobs.get(id)); // once shown, so that the strips have a width
   loadFiles();
@@ -535,6 +564,7 @@ function openDetail(id, opener) {
 function closedDetail() {
   clearTimeout(state.detail.timer);
   state.detail.id = null;
+  document.body.append($('announce'));
   if (detailOpener && detailOpener.isConnected) detailOpener.focus();
 }
 

@@ -317,7 +317,8 @@ test('keyboard only: submit with Enter, Tab to Cancel, Enter; details open and c
   await page.keyboard.press('Enter');
   await waitState(id, 'cancelled', 5000);
   assert.match(await page.textContent('#announce'), new RegExp(`Job ${id} cancelled`), 'announced');
-  await page.keyboard.press('Shift+Tab');
+  // The focus stays on the row: Cancel gives way to Resume, and Details is before it.
+  await page.waitForFunction(() => document.activeElement?.dataset.testid === 'resume-button');
   await page.keyboard.press('Shift+Tab');
   assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'details-button');
   await page.keyboard.press('Enter');

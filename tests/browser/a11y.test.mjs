@@ -1,0 +1,182 @@
+// The web UI for keyboards and screen readers (issue: "The web UI, as its
+// users meet it"): axe-core in the page for the empty, running, ended and
+// details states (no serious or critical finding: contrast included), the
+// focus after Start copy, Cancel and Resume, the empty form, the live region
+// while the details are open, the progress bar's name, the files table as a
+// focusable region, the pager at 320 px, and path completion that asks
+// nothing it would be refused. Screenshots of each state go to build/screenshots.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, truncateSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { tempTree, startDaemon, cleanup } from '../system/daemon_lib.mjs';
+import { launch, watch, SHOTS } from './browser_lib.mjs';
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const t = tempTree();
+const plate = join(t.root, 'plate.mov');
+writeFileSync(plate, '');
+truncateSync(plate, 500 * 2 ** 20); // sparse: quick to make, slow enough to cancel at bwlimit
+const small = join(t.root, 'small');
+mkdirSync(small);
+for (let i = 0; i < 60; i++) writeFileSync(join(small, `f${String(i).padStart(3, '0')}.txt`), `file ${i}\n`);
+
+let d, b, page, seen;
+const requests = [];
+
+before(async () => {
+  d = await startDaemon(t);
+  b = await launch();
+  page = b.context.pages()[0] || await b.context.newPage();
+  seen = watch(page);
+  page.on('request', (r) => requests.push(r.url()));
+  b.context.on('dialog', (dlg) => dlg.accept());
+  await page.goto(`${d.base}/#token=${d.token}`);
+  await page.waitForSelector('[data-testid="connection-status"][data-state="connected"]', { state: 'attached' });
+});
+
+after(async () => {
+  await b?.close();
+  await d?.stop();
+  cleanup(t);
+});
+
+const row = (id) => page.locator(`[data-testid="job-row"][data-job-id="${id}"]`);
+const waitState = (id, s, timeout = 20000) => row(id).locator('[data-testid="job-state"]').filter({ hasText: new RegExp(`^${s}$`) }).waitFor({ timeout });
+const focused = () => page.evaluate(() => {
+  const e = document.activeElement;
+  return { tag: e.tagName, testid: e.dataset.testid || '', id: e.id, job: e.closest('[data-job-id]')?.dataset.jobId || '' };
+});
+
+// axe-core's serious and critical findings on the page as it is now.
+async function axe(name) {
+  await page.screenshot({ path: join(SHOTS, `a11y-${name}.png`) });
+  // Evaluated through the DevTools protocol: the page's CSP (no inline
+  // script) stays as it is, and still refuses anything else.
+  if (!(await page.evaluate(() => typeof window.axe !== 'undefined'))) await page.evaluate(AXE);
+  const found = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  assert.deepEqual(found, [], `${name}: axe-core findings`);
+}
+
+async function start(source, dest, bwlimit = '') {
+  await page.fill('[data-testid="source-input"]', source);
+  await page.fill('[data-testid="dest-input"]', dest);
+  await page.fill('#bwlimit', bwlimit);
+  await page.setChecked('#fsync', false);
+  const resp = page.waitForResponse((r) => r.url().endsWith('/api/jobs') && r.request().method() === 'POST');
+  await page.focus('[data-testid="start-button"]');
+  await page.keyboard.press('Enter');
+  const json = await (await resp).json();
+  await row(json.id).waitFor();
+  return json.id;
+}
+
+test('the empty page: no serious or critical axe-core finding (contrast of badges, inputs, the track)', async () => {
+  await axe('empty');
+});
+
+test('the empty form: the sources field is marked invalid, named in words, and focused; nothing is sent', async () => {
+  const before = requests.length;
+  await page.focus('[data-testid="start-button"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#source-0[aria-invalid="true"]');
+  assert.equal((await focused()).id, 'source-0');
+  assert.match(await page.textContent('#sources-error'), /^sources: give at least one/);
+  assert.equal(requests.slice(before).filter((u) => u.endsWith('/api/jobs')).length, 0, 'no request for an empty form');
+  await page.fill('[data-testid="source-input"]', plate);
+  await page.focus('[data-testid="start-button"]');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#dest[aria-invalid="true"]');
+  assert.equal((await focused()).id, 'dest');
+});
+
+test('typing "/" in a path field asks nothing it would be refused: the roots are offered', async () => {
+  const before = requests.length;
+  await page.fill('[data-testid="dest-input"]', '');
+  await page.type('[data-testid="dest-input"]', '/');
+  await page.waitForFunction(() => document.querySelectorAll('#path-suggestions option').length > 0);
+  const asked = requests.slice(before).filter((u) => /\/api\/fs\?path=/.test(u));
+  assert.deepEqual(asked, [], 'a directory above the roots was asked for');
+  const offered = await page.$$eval('#path-suggestions option', (o) => o.map((x) => x.value));
+  assert.ok(offered.includes(`${t.root}/`), `the root is offered: ${offered}`);
+});
+
+test('a running job: the progress bar is named after the job, its value in bytes; focus stays on the row after Start, Cancel and Resume', async () => {
+  const id = await start(plate, join(t.root, 'out-a'), '20M');
+  assert.equal((await focused()).testid, 'start-button', 'the focus stays on Start copy');
+  const bar = row(id).locator('[data-testid="job-progress"]');
+  assert.equal(await bar.getAttribute('aria-label'), `Progress of job ${id}`);
+  await page.waitForFunction((jid) => /MiB of 500 MiB, \d+%/.test(document.querySelector(`[data-job-id="${jid}"] [data-testid="job-progress"]`).getAttribute('aria-valuetext') || ''), id);
+  const label = await bar.getAttribute('aria-label');
+  await page.waitForTimeout(300);
+  assert.equal(await bar.getAttribute('aria-label'), label, 'the name does not change with every tick');
+  await axe('running');
+  await row(id).locator('[data-testid="cancel-button"]').focus();
+  await page.keyboard.press('Enter');
+  await waitState(id, 'cancelled', 5000);
+  await page.waitForFunction(() => document.activeElement !== document.body);
+  let f = await focused();
+  assert.equal(f.job, id, `the focus stays on the job's row: ${JSON.stringify(f)}`);
+  assert.equal(f.testid, 'resume-button');
+  await axe('ended');
+  await page.keyboard.press('Enter'); // Resume
+  await waitState(id, 'running', 5000);
+  await page.waitForFunction(() => document.activeElement !== document.body);
+  f = await focused();
+  assert.equal(f.job, id, `after Resume: ${JSON.stringify(f)}`);
+  assert.equal(f.testid, 'cancel-button');
+  await page.keyboard.press('Enter');
+  await waitState(id, 'cancelled', 5000);
+});
+
+test('details: the files table is a named, focusable region; cancels are announced inside the open dialog; the pager wraps at 320 px', async () => {
+  const done = await start(small, join(t.root, 'out-b'));
+  await waitState(done, 'done');
+  const running = await start(plate, join(t.root, 'out-c'), '20M');
+  await row(done).locator('[data-testid="details-button"]').click();
+  await page.waitForSelector('#detail[open]');
+  await page.waitForSelector('#detail-files tr');
+  const wrap = page.locator('.files-wrap');
+  assert.equal(await wrap.getAttribute('role'), 'region');
+  assert.equal(await wrap.getAttribute('tabindex'), '0');
+  assert.ok(await wrap.getAttribute('aria-label'));
+  assert.equal(await page.getAttribute('#detail-range', 'aria-live'), null, 'the range is not announced at every refresh');
+  assert.ok(await page.evaluate(() => document.getElementById('detail').contains(document.getElementById('announce'))),
+    'the live region is inside the modal dialog');
+  await axe('details');
+  // A cancel while the dialog is open (over the API, as from another client).
+  await d.api('POST', `/api/jobs/${running}/cancel`);
+  await page.waitForFunction((jid) => new RegExp(`${jid} cancelled`).test(document.getElementById('announce').textContent), running);
+  await page.setViewportSize({ width: 320, height: 640 });
+  const box = await page.locator('.pager').boundingBox();
+  const next = await page.locator('#detail-next').boundingBox();
+  const dialog = await page.locator('#detail').boundingBox();
+  assert.ok(next && next.x + next.width <= dialog.x + dialog.width + 0.5, `Next is cut off at 320 px: ${JSON.stringify({ next, dialog })}`);
+  assert.ok(box.width <= dialog.width, 'the pager fits the dialog');
+  await page.screenshot({ path: join(SHOTS, 'a11y-details-320.png') });
+  await page.setViewportSize({ width: 1366, height: 800 });
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#detail:not([open])', { state: 'attached' });
+  assert.ok(await page.evaluate(() => document.body.contains(document.getElementById('announce')) &&
+    !document.getElementById('detail').contains(document.getElementById('announce'))), 'the live region is back in the page');
+});
+
+test('several messages in one moment are one announcement, not each overwriting the last', async () => {
+  await page.evaluate(() => { document.getElementById('announce').textContent = ''; });
+  const ids = [];
+  for (let i = 0; i < 3; i++) ids.push(await start(plate, join(t.root, `out-t${i}`), '20M'));
+  await page.waitForTimeout(200); // past the batch of the starts' own announcements
+  await d.api('POST', '/api/cancel', { all: true });
+  for (const id of ids) await waitState(id, 'cancelled', 5000);
+  const text = await page.textContent('#announce');
+  for (const id of ids) assert.match(text, new RegExp(`${id} cancelled`), `every cancel in the one message: ${text}`);
+});
+
+test('the page threw nothing, refused nothing and asked nothing that was refused', () => {
+  assert.deepEqual(seen.errors, []);
+});
