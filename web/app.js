@@ -26,6 +26,7 @@ const state = {
   retryTimer: null,
   renderQueued: false,
   pendingCancel: new Map(), // id -> performance.now() of the click
+  causes: new Map(), // id -> the common cause of a failed job's files (loadCause)
   detail: { id: null, offset: 0, timer: null, retries: 0, lastLoad: 0 },
   roots: null,
 };
@@ -134,8 +135,9 @@ function makeRow(id) {
   const stats = el('div', 'stats', { 'data-testid': 'job-stats' });
   const current = el('div', 'current', { 'data-testid': 'job-current' });
   const error = el('div', 'joberror');
-  li.append(title, actions, bar, stats, current, error);
-  li._parts = { badge, what, tag, details, cancel, resume, bar, fill: bar.firstChild, stats, current, error, state: null };
+  const note = el('div', 'jobnote', { 'data-testid': 'job-note' });
+  li.append(title, actions, bar, stats, current, error, note);
+  li._parts = { badge, what, tag, details, cancel, resume, bar, fill: bar.firstChild, stats, current, error, note, state: null };
   return li;
 }
 
@@ -159,6 +161,7 @@ function updateRow(li, job) {
   p.stats.replaceChildren(...parts.map((t) => text('span', '', t)));
   p.current.textContent = job.state === 'running' && job.current_file ? job.current_file : '';
   p.error.textContent = job.error || '';
+  p.note.textContent = noteOf(job);
   if (p.state !== job.state) {
     // The buttons change only with the state, so that a progress tick never
     // re-enables a Cancel that was just clicked.
@@ -174,6 +177,48 @@ function updateRow(li, job) {
       (!p.cancel.hidden ? p.cancel : !p.resume.hidden ? p.resume : p.details).focus();
     }
   }
+}
+
+// What an ended job left, in the words its user needs: what was kept, that
+// nothing partial was, how to go on; for failures, their common cause.
+function noteOf(job) {
+  const kept = job.files_done + job.files_skipped;
+  if (job.state === 'cancelled' || job.state === 'interrupted') {
+    const what = kept ? `Kept ${count(kept)} of ${count(job.files_total)} files (${bytes(job.bytes_done)})` : 'Nothing kept';
+    return `${what}; no partial file left. Resume copies the rest.`;
+  }
+  if (job.state === 'failed' && job.files_failed) {
+    const cause = state.causes.get(job.id);
+    if (cause === undefined) { loadCause(job.id); return ''; }
+    return cause;
+  }
+  return '';
+}
+
+// The most common cause among a failed job's files (the errno text ends each
+// message), with one whole message as its example.
+async function loadCause(id, tries = 0) {
+  state.causes.set(id, '');
+  const r = await api('GET', `/api/jobs/${encodeURIComponent(id)}/files?state=failed&limit=500`);
+  if (r.status !== 200 || !r.json.files.length) {
+    // Results reach the journal in groups every ~100 ms: the last may not be there yet.
+    if (tries < 5) setTimeout(() => loadCause(id, tries + 1), 250);
+    return;
+  }
+  const by = new Map();
+  for (const f of r.json.files) {
+    const msg = f.error || 'failed';
+    const cause = msg.slice(msg.lastIndexOf(': ') + 2) || msg;
+    const e = by.get(cause) || { n: 0, example: msg };
+    e.n++;
+    by.set(cause, e);
+  }
+  const [cause, e] = [...by.entries()].sort((a, b) => b[1].n - a[1].n)[0];
+  const job = state.jobs.get(id);
+  const n = job ? job.files_failed : e.n;
+  state.causes.set(id, `${count(n)} ${n === 1 ? 'file' : 'files'} failed: ${cause}${e.n < n ? ` (${count(e.n)} of the first ${count(r.json.files.length)})` : ''}, e.g. ${e.example}`);
+  const li = state.rows.get(id);
+  if (li && job) updateRow(li, job);
 }
 
 function sortedIds() {
@@ -297,25 +342,53 @@ async function resumeJob(id, button) {
   }
 }
 
-async function cancelTag() {
-  const tag = $('cancel-tag').value.trim();
-  if (!tag) { $('cancel-tag').focus(); return; }
-  const n = [...state.jobs.values()].filter((j) => j.tag === tag && live(j.state)).length;
-  if (!window.confirm(`Cancel every running or queued job tagged "${tag}"? (${n} known here)`)) return;
+// Cancels the running and queued jobs with a tag, or all of them (tag
+// null), after a confirmation that says how many; says what it did, and
+// when nothing matched, that nothing did.
+async function cancelMany(tag) {
+  const tagged = tag === null ? '' : ` tagged "${tag}"`;
+  const n = [...state.jobs.values()].filter((j) => (tag === null || j.tag === tag) && live(j.state)).length;
+  $('cancel-result').textContent = '';
+  if (n === 0) {
+    $('cancel-result').textContent = tag === null ? 'No job is running or queued.' : `No running or queued job is tagged "${tag}".`;
+    return;
+  }
+  const question = n === 1 ? `Cancel the running or queued job${tagged}?` : `Cancel all ${count(n)} running or queued jobs${tagged}?`;
+  if (!window.confirm(question)) return;
   const wasOpen = state.ws && state.ws.readyState === WebSocket.OPEN;
-  const r = await api('POST', '/api/cancel', { tag });
-  if (r.status !== 200) { announce(`Cancel of tag ${tag} failed`); return; }
-  announce(`${r.json.cancelled.length} job(s) tagged ${tag} cancelled`);
+  const r = await api('POST', '/api/cancel', tag === null ? { all: true } : { tag });
+  if (r.status !== 200) { $('cancel-result').textContent = 'The cancel failed: ferry serve did not answer.'; return; }
+  const k = r.json.cancelled.length;
+  $('cancel-result').textContent = k ? `${count(k)} ${k === 1 ? 'job' : 'jobs'} cancelled.` : 'Nothing was left to cancel.';
   // With the socket open, every cancelled job's new state is on its way.
   if (!wasOpen) {
-    const l = await api('GET', `/api/jobs?tag=${encodeURIComponent(tag)}`);
+    const l = await api('GET', tag === null ? '/api/jobs' : `/api/jobs?tag=${encodeURIComponent(tag)}`);
     if (l.status === 200) for (const j of l.json.jobs) upsert(j);
   }
+}
+
+function cancelTag() {
+  const tag = $('cancel-tag').value.trim();
+  if (!tag) {
+    $('cancel-result').textContent = 'Type the tag of the jobs to cancel.';
+    $('cancel-tag').focus();
+    return;
+  }
+  cancelMany(tag);
 }
 
 // ---- the new-copy form ---------------------------------------------------------
 const FIELDS = ['sources', 'dest', 'tag', 'on_conflict', 'bwlimit'];
 const INPUTS = { sources: () => [...document.querySelectorAll('#source-list input')], dest: () => [$('dest')], tag: () => [$('tag')], on_conflict: () => [$('on-conflict')], bwlimit: () => [$('bwlimit')] };
+// The API names a field as its JSON does ("sources[1]: ..."); the form says
+// it as its label does ("Source 2: ...").
+const FIELD_WORDS = { dest: 'Destination', tag: 'Tag', on_conflict: 'If a different file exists', bwlimit: 'Bandwidth limit' };
+function inWords(message) {
+  return message.replace(/^sources\[(\d+)\]/, (_, i) => `Source ${Number(i) + 1}`)
+    .replace(/^sources\b/, 'Sources')
+    .replace(/^(dest|tag|on_conflict|bwlimit)\b/, (f) => FIELD_WORDS[f]);
+}
+
 function showErrors(message) {
   for (const f of FIELDS) {
     $(`${f}-error`).textContent = '';
@@ -325,7 +398,7 @@ function showErrors(message) {
   if (!message) return;
   const field = FIELDS.find((f) => message.startsWith(f));
   if (!field) { $('form-error').textContent = message; return; }
-  $(`${field}-error`).textContent = message;
+  $(`${field}-error`).textContent = inWords(message);
   const m = /^sources\[(\d+)\]/.exec(message);
   const filled = INPUTS[field]().filter((i) => field !== 'sources' || i.value.trim());
   const inputs = filled.length ? filled : INPUTS[field]();
@@ -642,6 +715,7 @@ document.addEventListener('DOMContentLoaded', () => {
   $('copy-form').addEventListener('input', complete);
   $('copy-form').addEventListener('focusin', complete);
   $('cancel-tag-form').addEventListener('submit', (ev) => { ev.preventDefault(); cancelTag(); });
+  $('cancel-all-button').addEventListener('click', () => cancelMany(null));
   $('more-jobs').addEventListener('click', () => { state.shown += PAGE_ROWS; render(); });
   const refilter = () => { state.shown = PAGE_ROWS; render(); };
   $('state-filter').addEventListener('change', refilter);

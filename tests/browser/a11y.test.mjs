@@ -86,7 +86,7 @@ test('the empty form: the sources field is marked invalid, named in words, and f
   await page.keyboard.press('Enter');
   await page.waitForSelector('#source-0[aria-invalid="true"]');
   assert.equal((await focused()).id, 'source-0');
-  assert.match(await page.textContent('#sources-error'), /^sources: give at least one/);
+  assert.match(await page.textContent('#sources-error'), /^Sources: give at least one/);
   assert.equal(requests.slice(before).filter((u) => u.endsWith('/api/jobs')).length, 0, 'no request for an empty form');
   await page.fill('[data-testid="source-input"]', plate);
   await page.focus('[data-testid="start-button"]');
@@ -123,6 +123,8 @@ test('a running job: the progress bar is named after the job, its value in bytes
   let f = await focused();
   assert.equal(f.job, id, `the focus stays on the job's row: ${JSON.stringify(f)}`);
   assert.equal(f.testid, 'resume-button');
+  assert.match(await row(id).locator('[data-testid="job-note"]').textContent(),
+    /^(Nothing kept|Kept \d+ of \d+ files \(.*\)); no partial file left\. Resume copies the rest\.$/, 'what was kept, and how to go on');
   await axe('ended');
   await page.keyboard.press('Enter'); // Resume
   await waitState(id, 'running', 5000);
@@ -175,6 +177,29 @@ test('several messages in one moment are one announcement, not each overwriting 
   for (const id of ids) await waitState(id, 'cancelled', 5000);
   const text = await page.textContent('#announce');
   for (const id of ids) assert.match(text, new RegExp(`${id} cancelled`), `every cancel in the one message: ${text}`);
+});
+
+test('Cancel all: an empty tag and a tag that matches nothing say so; "Cancel all jobs" says how many, then cancels them all', async () => {
+  const confirms = [];
+  const onDialog = (dlg) => confirms.push(dlg.message());
+  b.context.on('dialog', onDialog);
+  try {
+    await page.fill('#cancel-tag', '');
+    await page.click('[data-testid="cancel-tag-button"]');
+    assert.match(await page.textContent('#cancel-result'), /Type the tag/);
+    await page.fill('#cancel-tag', 'typo');
+    await page.click('[data-testid="cancel-tag-button"]');
+    assert.match(await page.textContent('#cancel-result'), /No running or queued job is tagged "typo"/);
+    assert.deepEqual(confirms, [], 'no confirmation for nothing');
+    const ids = [];
+    for (let i = 0; i < 2; i++) ids.push(await start(plate, join(t.root, `out-all${i}`), '20M'));
+    await page.click('[data-testid="cancel-all-button"]');
+    for (const id of ids) await waitState(id, 'cancelled', 5000);
+    assert.match(confirms.at(-1), /^Cancel all 2 running or queued jobs\?$/);
+    assert.match(await page.textContent('#cancel-result'), /^2 jobs cancelled/);
+  } finally {
+    b.context.off('dialog', onDialog);
+  }
 });
 
 test('the page threw nothing, refused nothing and asked nothing that was refused', () => {

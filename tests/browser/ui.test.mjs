@@ -116,13 +116,13 @@ test('errors from the API are shown next to the field they name', async () => {
   await page.fill('[data-testid="dest-input"]', join(t.root, 'x'));
   await page.click('[data-testid="start-button"]');
   await page.waitForSelector('#sources-error:not(:empty)');
-  assert.match(await page.textContent('#sources-error'), /^sources\[0\]: .*absolute/);
+  assert.match(await page.textContent('#sources-error'), /^Source 1: .*absolute/, 'the field in words');
   assert.equal(await page.getAttribute('[data-testid="source-input"]', 'aria-invalid'), 'true');
   await page.fill('[data-testid="source-input"]', plate);
   await page.fill('[data-testid="dest-input"]', '/etc/nope');
   await page.click('[data-testid="start-button"]');
   await page.waitForSelector('#dest-error:not(:empty)');
-  assert.match(await page.textContent('#dest-error'), /^dest: .*outside the allowed roots/);
+  assert.match(await page.textContent('#dest-error'), /^Destination: .*outside the allowed roots/);
   assert.equal(await page.textContent('#sources-error'), '', 'the old error is gone');
   assert.equal(await page.getAttribute('[data-testid="source-input"]', 'aria-invalid'), null);
   await page.fill('[data-testid="dest-input"]', join(t.root, 'x'));
@@ -244,6 +244,10 @@ test('a failed file: the job reads failed, the detail lists the file and its cau
   const id = await startCopy(small, dest, { durable: false });
   await waitState(id, 'failed');
   assert.match(await row(id).locator('[data-testid="job-stats"]').textContent(), /1 failed/);
+  // The row says the cause, with a whole example, without opening the details.
+  await row(id).locator('[data-testid="job-note"]').filter({ hasText: /^1 file failed: .*exists/i }).waitFor({ timeout: 5000 });
+  assert.ok((await row(id).locator('[data-testid="job-note"]').textContent()).includes(join(small, 'a.exr')) ||
+    (await row(id).locator('[data-testid="job-note"]').textContent()).includes('a.exr'), 'an example names the file');
   await row(id).locator('[data-testid="details-button"]').click();
   await page.locator('#detail-range', { hasText: 'of 2' }).waitFor();
   await page.check('#detail-failed-only');
@@ -348,7 +352,8 @@ test('Cancel all for a tag, after a confirmation; other tags go on', async () =>
   await page.click('[data-testid="cancel-tag-button"]');
   await waitState(a, 'cancelled', 5000);
   await waitState(c, 'cancelled', 5000);
-  assert.match(confirms.at(-1), /Cancel every running or queued job tagged "sh020"/);
+  assert.match(confirms.at(-1), /^Cancel all 2 running or queued jobs tagged "sh020"\?$/);
+  assert.match(await page.textContent('#cancel-result'), /^2 jobs cancelled/);
   assert.equal(await stateOf(other).textContent(), 'running');
   await clickCancel(other);
 });
