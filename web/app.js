@@ -378,15 +378,15 @@ function cancelTag() {
 }
 
 // ---- the new-copy form ---------------------------------------------------------
-const FIELDS = ['sources', 'dest', 'tag', 'on_conflict', 'bwlimit'];
-const INPUTS = { sources: () => [...document.querySelectorAll('#source-list input')], dest: () => [$('dest')], tag: () => [$('tag')], on_conflict: () => [$('on-conflict')], bwlimit: () => [$('bwlimit')] };
+const FIELDS = ['sources', 'dest', 'tag', 'on_conflict', 'bwlimit', 'frames', 'renumber', 'pad'];
+const INPUTS = { sources: () => [...document.querySelectorAll('#source-list input')], dest: () => [$('dest')], tag: () => [$('tag')], on_conflict: () => [$('on-conflict')], bwlimit: () => [$('bwlimit')], frames: () => [$('frames')], renumber: () => [$('renumber')], pad: () => [$('pad')] };
 // The API names a field as its JSON does ("sources[1]: ..."); the form says
 // it as its label does ("Source 2: ...").
-const FIELD_WORDS = { dest: 'Destination', tag: 'Tag', on_conflict: 'If a different file exists', bwlimit: 'Bandwidth limit' };
+const FIELD_WORDS = { dest: 'Destination', tag: 'Tag', on_conflict: 'If a different file exists', bwlimit: 'Bandwidth limit', frames: 'Frames', renumber: 'Renumber from', pad: 'Digits' };
 function inWords(message) {
   return message.replace(/^sources\[(\d+)\]/, (_, i) => `Source ${Number(i) + 1}`)
     .replace(/^sources\b/, 'Sources')
-    .replace(/^(dest|tag|on_conflict|bwlimit)\b/, (f) => FIELD_WORDS[f]);
+    .replace(/^(dest|tag|on_conflict|bwlimit|frames|renumber|pad)\b/, (f) => FIELD_WORDS[f]);
 }
 
 function showErrors(message) {
@@ -414,6 +414,16 @@ async function submitForm(ev) {
   if (!$('dest').value.trim()) { showErrors('dest: give the directory to copy into'); return; }
   const body = { sources, dest: $('dest').value.trim(), on_conflict: $('on-conflict').value, fsync: $('fsync').checked };
   if ($('tag').value.trim()) body.tag = $('tag').value.trim();
+  if (!$('seq-options').hidden) {
+    if ($('frames').value.trim()) body.frames = $('frames').value.trim();
+    for (const f of ['renumber', 'pad']) {
+      const v = $(f).value.trim();
+      if (!v) continue;
+      if (!/^\d+$/.test(v)) { showErrors(`${f}: a whole number`); return; }
+      body[f] = Number(v);
+    }
+    if ($('check-exr').checked) body.check_exr = true;
+  }
   if ($('bwlimit').value.trim()) body.bwlimit = $('bwlimit').value.trim();
   const button = document.querySelector('[data-testid="start-button"]');
   // Busy, not disabled: a disabled button drops the focus to the page.
@@ -486,6 +496,65 @@ async function suggest(value) {
     return o;
   });
   $('path-suggestions').replaceChildren(...opts);
+}
+
+// A source that names frames (comp.####.exr, comp.@.exr, comp.%04d.exr,
+// comp.$F4.exr) shows the sequence options.
+const PATTERN = /#|@|%0?\d*d|\$F\d?/;
+function showSeqOptions() {
+  const any = [...document.querySelectorAll('#source-list input')].some((i) => PATTERN.test(i.value.slice(i.value.lastIndexOf('/') + 1)));
+  $('seq-options').hidden = !any;
+}
+
+// ---- the folder browser: GET /api/fs, beginning at the roots ------------------------
+const browser = { target: null, path: null, files: false };
+
+async function browse(target, files) {
+  browser.target = target;
+  browser.files = files;
+  $('browser-title').textContent = files ? 'Choose a source' : 'Choose the destination folder';
+  const v = target.value.trim();
+  const start = v.endsWith('/') ? v : v.slice(0, v.lastIndexOf('/') + 1);
+  $('browser').showModal();
+  await browseTo(start && start !== '/' ? start.replace(/\/+$/, '') : null);
+}
+
+// Shows dir (null: the roots) in the browser; above the roots, the roots.
+async function browseTo(dir) {
+  const list = $('browser-list');
+  const roots = await api('GET', '/api/fs');
+  const r = dir ? await api('GET', `/api/fs?path=${encodeURIComponent(dir)}`) : roots;
+  const atRoots = !dir || r.status !== 200;
+  browser.path = atRoots ? null : r.json.path.replace(/\/+$/, '') || '/';
+  $('browser-path').textContent = atRoots ? 'the allowed roots' : browser.path;
+  $('browser-up').hidden = atRoots;
+  $('browser-pick-here').hidden = atRoots;
+  const entries = atRoots
+    ? (roots.status === 200 ? roots.json.entries.map((e) => ({ ...e, full: e.name, type: 'd' })) : [])
+    : r.json.entries.map((e) => ({ ...e, full: `${browser.path === '/' ? '' : browser.path}/${e.name}` }));
+  const kinds = { d: 'folder', f: 'file', s: 'frames', l: 'link', o: 'other' };
+  list.replaceChildren(...entries.filter((e) => browser.files || e.type === 'd').map((e) => {
+    const li = el('li');
+    const b = el('button', '', { type: 'button', 'data-path': e.full, 'data-type': e.type });
+    b.append(document.createTextNode(atRoots ? e.full : e.name), text('span', 'kind', e.type === 's' ? `${kinds.s} ${e.frames} (${count(e.count)})` : kinds[e.type] || ''));
+    b.addEventListener('click', () => (e.type === 'd' ? browseTo(e.full) : pick(e.full)));
+    li.append(b);
+    return li;
+  }));
+  $('browser-note').textContent = !atRoots && r.json.truncated ? 'Only the first entries are shown.' : '';
+  (list.querySelector('button') || $('browser-close')).focus();
+}
+
+function pick(path) {
+  browser.target.value = path;
+  $('browser').close();
+  browser.target.focus();
+  showSeqOptions();
+}
+
+async function showRoots() {
+  const r = await api('GET', '/api/fs');
+  if (r.status === 200) $('roots-line').textContent = `Allowed roots: ${r.json.entries.map((e) => e.name).join(', ')}`;
 }
 
 // ---- job detail -------------------------------------------------------------------
@@ -707,6 +776,7 @@ function start() {
   if (!state.token) { needToken('This page was opened without its token.'); return; }
   $('app').hidden = false;
   connect();
+  showRoots();
 }
 
 document.addEventListener('DOMContentLoaded', () => {
@@ -714,6 +784,20 @@ document.addEventListener('DOMContentLoaded', () => {
   $('add-source').addEventListener('click', addSource);
   $('copy-form').addEventListener('input', complete);
   $('copy-form').addEventListener('focusin', complete);
+  $('copy-form').addEventListener('input', showSeqOptions);
+  $('browse-source').addEventListener('click', () => {
+    const inputs = [...document.querySelectorAll('#source-list input')];
+    browse(inputs.find((i) => !i.value.trim()) || inputs.at(-1), true);
+  });
+  $('browse-dest').addEventListener('click', () => browse($('dest'), false));
+  $('browser-close').addEventListener('click', () => $('browser').close());
+  $('browser-up').addEventListener('click', async () => {
+    // Above a root: the roots themselves, without asking for what is refused.
+    const up = browser.path.slice(0, browser.path.lastIndexOf('/')) || '/';
+    const beneath = (await roots()).some((root) => up.startsWith(root.replace(/\/+$/, '')));
+    browseTo(beneath ? up : null);
+  });
+  $('browser-pick-here').addEventListener('click', () => pick(browser.path));
   $('cancel-tag-form').addEventListener('submit', (ev) => { ev.preventDefault(); cancelTag(); });
   $('cancel-all-button').addEventListener('click', () => cancelMany(null));
   $('more-jobs').addEventListener('click', () => { state.shown += PAGE_ROWS; render(); });

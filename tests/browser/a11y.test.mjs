@@ -7,7 +7,7 @@
 // nothing it would be refused. Screenshots of each state go to build/screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, truncateSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, truncateSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { tempTree, startDaemon, cleanup } from '../system/daemon_lib.mjs';
@@ -18,6 +18,9 @@ const t = tempTree();
 const plate = join(t.root, 'plate.mov');
 writeFileSync(plate, '');
 truncateSync(plate, 500 * 2 ** 20); // sparse: quick to make, slow enough to cancel at bwlimit
+const shot = join(t.root, 'shots', 'sh010');
+mkdirSync(shot, { recursive: true });
+for (let f = 1001; f <= 1008; f++) writeFileSync(join(shot, `comp.${f}.exr`), `frame ${f}\n`);
 const small = join(t.root, 'small');
 mkdirSync(small);
 for (let i = 0; i < 60; i++) writeFileSync(join(small, `f${String(i).padStart(3, '0')}.txt`), `file ${i}\n`);
@@ -177,6 +180,57 @@ test('several messages in one moment are one announcement, not each overwriting 
   for (const id of ids) await waitState(id, 'cancelled', 5000);
   const text = await page.textContent('#announce');
   for (const id of ids) assert.match(text, new RegExp(`${id} cancelled`), `every cancel in the one message: ${text}`);
+});
+
+test('the folder browser starts at the roots (shown under the form); a sequence picked as source shows its options, which reach the API', async () => {
+  assert.match(await page.textContent('[data-testid="roots-line"]'), new RegExp(`Allowed roots: ${t.root}`));
+  for (let i = 1; i < 5; i++) { // the form from earlier tests: back to one empty source
+    const extra = page.locator('#source-list input').nth(1);
+    if (await extra.count()) await extra.evaluate((e) => e.remove());
+  }
+  await page.fill('[data-testid="source-input"]', '');
+  await page.click('[data-testid="browse-source"]');
+  await page.waitForSelector('#browser[open]');
+  await page.waitForSelector('#browser-list button');
+  assert.equal(await page.textContent('[data-testid="browser-path"]'), 'the allowed roots',
+    await page.$$eval('#browser-list button', (b) => b.map((x) => x.dataset.path).join(' ')));
+  await page.click(`#browser-list button[data-path="${t.root}"]`);
+  await page.waitForFunction((p) => document.getElementById('browser-path').textContent === p, t.root);
+  await page.click(`#browser-list button[data-path="${join(t.root, 'shots')}"]`);
+  await page.click(`#browser-list button[data-path="${shot}"]`);
+  await page.waitForSelector(`#browser-list button[data-type="s"]`);
+  await axe('browser');
+  await page.click('#browser-list button[data-type="s"]');
+  await page.waitForSelector('#browser:not([open])', { state: 'attached' });
+  const source = await page.inputValue('[data-testid="source-input"]');
+  assert.equal(source, join(shot, 'comp.####.exr'));
+  assert.equal((await focused()).id, 'source-0', 'the focus comes back to the field');
+  await page.waitForSelector('[data-testid="seq-options"]:not([hidden])');
+  // The destination: a folder, picked with "Use this folder". The browser
+  // opens where the field points (here: beneath the root), else at the roots.
+  await page.fill('[data-testid="dest-input"]', `${join(t.root, 'shots')}/`);
+  await page.click('[data-testid="browse-dest"]');
+  await page.waitForFunction((p) => document.getElementById('browser-path').textContent === p, join(t.root, 'shots'));
+  await page.click('#browser-up');
+  await page.waitForFunction((p) => document.getElementById('browser-path').textContent === p, t.root);
+  await page.click('[data-testid="browser-pick-here"]');
+  assert.equal(await page.inputValue('[data-testid="dest-input"]'), t.root);
+  await page.fill('[data-testid="dest-input"]', join(t.root, 'dailies'));
+  await page.fill('#frames', '1001-1004');
+  await page.fill('#renumber', '1');
+  await page.fill('#pad', '3');
+  await page.setChecked('#check-exr', false);
+  const req = page.waitForRequest((r) => r.url().endsWith('/api/jobs') && r.method() === 'POST');
+  await page.fill('#bwlimit', '');
+  await page.click('[data-testid="start-button"]');
+  const body = (await req).postDataJSON();
+  assert.deepEqual({ frames: body.frames, renumber: body.renumber, pad: body.pad }, { frames: '1001-1004', renumber: 1, pad: 3 });
+  const id = JSON.parse(await (await (await req).response()).text()).id;
+  await waitState(id, 'done');
+  assert.deepEqual(readdirSync(join(t.root, 'dailies')).sort(), ['comp.001.exr', 'comp.002.exr', 'comp.003.exr', 'comp.004.exr']);
+  // A plain source hides them again.
+  await page.fill('[data-testid="source-input"]', plate);
+  await page.waitForSelector('[data-testid="seq-options"][hidden]', { state: 'attached' });
 });
 
 test('Cancel all: an empty tag and a tag that matches nothing say so; "Cancel all jobs" says how many, then cancels them all', async () => {
