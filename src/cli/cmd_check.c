@@ -479,8 +479,8 @@ int cmd_check(int argc, char **argv)
     int c;
 
     opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+:rj:h", opts, NULL)) != -1) {
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
+    while ((c = getopt_long(argc, argv, ":rj:h", opts, NULL)) != -1) {
         if (c == 'r') {
             r.recursive = true;
         } else if (c == 'J') {

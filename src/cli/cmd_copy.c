@@ -100,8 +100,8 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
     int c, rc;
 
     opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+:j:qh", opts, NULL)) != -1) {
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
+    while ((c = getopt_long(argc, argv, ":j:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': {
             char *end;

@@ -66,8 +66,8 @@ static int parse(const char *cmd, int argc, char **argv, jobs_args *a, void (*he
 
     memset(a, 0, sizeof(*a));
     opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+:qh", opts, NULL)) != -1) {
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
+    while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
         switch (c) {
         case OPT_STATE_DIR:
             a->state_dir = optarg;

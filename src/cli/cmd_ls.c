@@ -133,8 +133,8 @@ int cmd_ls(int argc, char **argv)
     int c;
 
     opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+:rh", opts, NULL)) != -1) {
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
+    while ((c = getopt_long(argc, argv, ":rh", opts, NULL)) != -1) {
         if (c == 'r')
             o.recursive = true;
         else if (c == 'J')

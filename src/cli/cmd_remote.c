@@ -80,8 +80,8 @@ static int parse(const char *cmd, int argc, char **argv, remote_args *a, void (*
 
     memset(a, 0, sizeof(*a));
     opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case R_STATE:
             a->state_dir = optarg;
