@@ -17,6 +17,7 @@
 #include "ferry/json.h"
 #include "ferry/size.h"
 #include "runjob.h"
+#include "quote.h"
 
 void cmd_copy_help(FILE *out)
 {
@@ -197,7 +198,7 @@ int cmd_copy(int argc, char **argv)
         return rc;
     }
     if (ferry_manager_submit(m, &spec, id) < 0) {
-        fprintf(stderr, "ferry: %s\n", ferry_error_last());
+        fprintf(stderr, "ferry: %s\n", cli_message(ferry_error_last(), spec.dest, NULL));
         ferry_manager_close(m);
         return 1;
     }
