@@ -122,7 +122,7 @@ static void on_event(ferry_manager *m, const cli_output *out, const ferry_event 
     }
 }
 
-static void summary(const cli_output *out, const ferry_progress *p, const char *error)
+void cli_summary(const cli_output *out, const ferry_progress *p, const char *error)
 {
     char bytes[16], rate[16];
     double secs = (double)p->elapsed_ns / 1e9;
@@ -275,7 +275,7 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
             print_line(ferry_json_progress(id, &p));
     }
     ferry_manager_progress(m, id, &p);
-    summary(out, &p, error);
+    cli_summary(out, &p, error);
     sequences(m, id, out);
     rc = exit_status(p.state);
     nfds = ferry_manager_take_discards(m, &fds);
