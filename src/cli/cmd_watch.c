@@ -279,7 +279,7 @@ static void end_job(watch_state *w, watch_job *j)
     cli_output out = {.tty = w->tty};
 
     j->ended = true;
-    print_above(w, "%-10s  %s  %s\n", j->id, ferry_job_state_name(j->p.state), cli_quote(j->label));
+    print_above(w, "%s %s %s\n", j->id, ferry_job_state_name(j->p.state), cli_quote(j->label));
     cli_summary(&out, &j->p, j->error);
     fflush(stderr);
     if (w->tty)
@@ -313,7 +313,7 @@ static bool on_job(watch_state *w, json_t *job, bool hello)
     }
     if (!j->shown_start && !ended(j->p.state)) {
         j->shown_start = true;
-        print_above(w, "%-10s  %s  %s -> %s\n", id, ferry_job_state_name(j->p.state),
+        print_above(w, "%s %s %s -> %s\n", id, ferry_job_state_name(j->p.state),
                     cli_quote(j->label),
                     cli_quote(json_string_value(json_object_get(job, "dest"))));
     }

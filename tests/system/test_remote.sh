@@ -52,7 +52,7 @@ for f in pipe tty; do
     # the terminal's redraw (cursor up, erase) taken out, to read its lines
     tr -d '\r' <"$T/$f.out" | sed 's/\x1b\[[0-9]*[AJK]//g' >"$T/$f.txt"
     for id in "${ids[@]}"; do
-        n=$(grep -c "^$id  cancelled" "$T/$f.txt" || true)
+        n=$(grep -c "^$id cancelled" "$T/$f.txt" || true)
         [ "$n" -eq 1 ] || { cat -v "$T/$f.txt" | tail -40; fail "$f: the end of $id printed $n times"; }
         grep -q "^$id  t[1-4] .*% \[" "$T/$f.txt" ||
             { cat -v "$T/$f.txt" | tail -40; fail "$f: no progress line of its own for $id"; }
@@ -73,7 +73,7 @@ sleep 1
 expect_rc 0 "$FERRY" cancel "$id" --state-dir "$SD"
 rc=0; wait "$wpid" || rc=$?
 [ "$rc" -eq 130 ] || fail "watch ID of a cancelled job exited $rc, want 130"
-grep -q "^$id  cancelled" "$T/w.out" || fail "watch ID: no end line: $(cat "$T/w.out")"
+grep -q "^$id cancelled" "$T/w.out" || fail "watch ID: no end line: $(cat "$T/w.out")"
 tail -1 "$T/w.err" | grep -q "^cancelled: [0-9]* of 1 files, .*; no partial files left$" ||
     fail "watch ID: no summary line: $(cat "$T/w.err")"
 pass "watch ID ends with the summary line and exit 130"
