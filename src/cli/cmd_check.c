@@ -27,6 +27,7 @@
 #include "ferry/common.h"
 #include "ferry/exr.h"
 #include "ferry/seq.h"
+#include "quote.h"
 
 #define MAX_THREADS 64
 /*
@@ -168,7 +169,8 @@ static void add_dir(check_run *r, const char *dir)
     ferry_seq_listing l;
 
     if (ferry_seq_scan(dir, &l) < 0) {
-        fprintf(stderr, "ferry: cannot check '%s': %s\n", dir, ferry_error_last());
+        fprintf(stderr, "ferry: cannot check %s: %s\n", cli_quote_always(dir),
+                cli_message(ferry_error_last(), dir, NULL));
         r->failed = EXIT_USAGE;
         return;
     }
@@ -238,7 +240,7 @@ static void add_arg(check_run *r, const char *arg)
             size_t before = r->nitems;
             add_dir(r, arg);
             if (r->nitems == before && !r->json)
-                printf("%s  no EXR files\n", arg);
+                printf("%s  no EXR files\n", cli_quote(arg));
             return;
         }
         add_group(r, strdup(arg), false);
@@ -251,9 +253,10 @@ static void add_arg(check_run *r, const char *arg)
         ferry_pattern_release(&p);
         if (found)
             return;
-        fprintf(stderr, "ferry: cannot check '%s': no frame of it on disk\n", arg);
+        fprintf(stderr, "ferry: cannot check %s: no frame of it on disk\n", cli_quote_always(arg));
     } else {
-        fprintf(stderr, "ferry: cannot check '%s': %s\n", arg, strerror(errno));
+        const char *why = strerror(errno); /* before quoting, which allocates */
+        fprintf(stderr, "ferry: cannot check %s: %s\n", cli_quote_always(arg), why);
     }
     r->failed = EXIT_USAGE;
 }
@@ -364,7 +367,7 @@ static void print_seq_summary(const check_run *r, const group *g)
     size_t listed = 0;
 
     summarize(r, g, &sum);
-    printf("%s  %s  %zu frame%s", g->display, sum.range, g->n, g->n == 1 ? "" : "s");
+    printf("%s  %s  %zu frame%s", cli_quote(g->display), sum.range, g->n, g->n == 1 ? "" : "s");
     if (sum.gaps)
         printf("  missing %s", sum.gaps);
     if (!sum.nbroken) {
@@ -401,12 +404,13 @@ static void print_text(const check_run *r, size_t *nbroken, size_t *nunreadable)
                 ++*nunreadable;
             else
                 ++*nbroken;
-            printf("%s: %s\n", it->path, it->why ? it->why : "out of memory");
+            printf("%s: %s\n", cli_quote(it->path),
+                   it->why ? cli_message(it->why, it->path, NULL) : "out of memory");
         }
         if (g->sequence)
             print_seq_summary(r, g);
         else if (!broken)
-            printf("%s  sound\n", g->display);
+            printf("%s  sound\n", cli_quote(g->display));
     }
     if (r->ngroups > 1) {
         if (*nbroken + *nunreadable == 0)
@@ -479,8 +483,8 @@ int cmd_check(int argc, char **argv)
     int c;
 
     opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+:rj:h", opts, NULL)) != -1) {
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
+    while ((c = getopt_long(argc, argv, ":rj:h", opts, NULL)) != -1) {
         if (c == 'r') {
             r.recursive = true;
         } else if (c == 'J') {

@@ -17,6 +17,7 @@
 #include "ferry/json.h"
 #include "ferry/size.h"
 #include "runjob.h"
+#include "quote.h"
 
 void cmd_copy_help(FILE *out)
 {
@@ -100,8 +101,8 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
     int c, rc;
 
     opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+:j:qh", opts, NULL)) != -1) {
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
+    while ((c = getopt_long(argc, argv, ":j:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'j': {
             char *end;
@@ -197,7 +198,7 @@ int cmd_copy(int argc, char **argv)
         return rc;
     }
     if (ferry_manager_submit(m, &spec, id) < 0) {
-        fprintf(stderr, "ferry: %s\n", ferry_error_last());
+        fprintf(stderr, "ferry: %s\n", cli_message(ferry_error_last(), spec.dest, NULL));
         ferry_manager_close(m);
         return 1;
     }

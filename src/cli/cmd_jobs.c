@@ -17,6 +17,7 @@
 #include "ferry/manager.h"
 #include "ferry/size.h"
 #include "runjob.h"
+#include "quote.h"
 
 void cmd_jobs_help(FILE *out)
 {
@@ -66,8 +67,8 @@ static int parse(const char *cmd, int argc, char **argv, jobs_args *a, void (*he
 
     memset(a, 0, sizeof(*a));
     opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+:qh", opts, NULL)) != -1) {
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
+    while ((c = getopt_long(argc, argv, ":qh", opts, NULL)) != -1) {
         switch (c) {
         case OPT_STATE_DIR:
             a->state_dir = optarg;
@@ -161,7 +162,7 @@ int cmd_jobs(int argc, char **argv)
     if ((rc = cli_open_manager(&m, a.state_dir, 1, a.json, false)))
         return rc;
     if (ferry_manager_list(m, a.state, a.tag, &v, &n) < 0) {
-        fprintf(stderr, "ferry: %s\n", ferry_error_last());
+        fprintf(stderr, "ferry: %s\n", cli_message(ferry_error_last(), NULL, NULL));
         ferry_manager_close(m);
         return 1;
     }
@@ -183,8 +184,9 @@ int cmd_jobs(int argc, char **argv)
                      (unsigned long long)v[i].files_total);
             ferry_size_format(v[i].bytes_done, bytes, sizeof(bytes));
             printf("%-10s  %-11s  %-12s  %13s  %10s  %-19s  %s\n", v[i].id,
-                   ferry_job_state_name(v[i].state), v[i].tag ? v[i].tag : "-", files, bytes,
-                   when(v[i].created_at, t, sizeof(t)), v[i].dest ? v[i].dest : "?");
+                   ferry_job_state_name(v[i].state), v[i].tag ? cli_quote(v[i].tag) : "-", files,
+                   bytes, when(v[i].created_at, t, sizeof(t)),
+                   v[i].dest ? cli_quote(v[i].dest) : "?");
         }
     }
     ferry_job_info_free(v, n);
@@ -214,7 +216,7 @@ int cmd_resume(int argc, char **argv)
         return rc;
     }
     if (ferry_manager_resume(m, argv[optind]) < 0) {
-        fprintf(stderr, "ferry: %s\n", ferry_error_last());
+        fprintf(stderr, "ferry: %s\n", cli_message(ferry_error_last(), NULL, NULL));
         ferry_manager_close(m);
         return 1;
     }
@@ -241,7 +243,7 @@ int cmd_prune(int argc, char **argv)
         return rc;
     rc = ferry_manager_prune(m, (int64_t)days * 86400, &removed);
     if (rc < 0)
-        fprintf(stderr, "ferry: %s\n", ferry_error_last());
+        fprintf(stderr, "ferry: %s\n", cli_message(ferry_error_last(), NULL, NULL));
     else if (!a.quiet)
         printf("forgot %u job%s\n", removed, removed == 1 ? "" : "s");
     ferry_manager_close(m);

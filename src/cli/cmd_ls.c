@@ -3,6 +3,7 @@
  * sequences (pattern, range, count, size, missing frames) and single files.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "ferry/common.h"
 #include "ferry/seq.h"
 #include "ferry/size.h"
+#include "quote.h"
 
 void cmd_ls_help(FILE *out)
 {
@@ -68,7 +70,7 @@ static void print_seq(ls_opts *o, const char *dir, const ferry_seq *s)
         json_object_set_new(e, "missing_count", json_integer((json_int_t)ferry_frameset_count(&miss)));
         json_array_append_new(o->out, e);
     } else {
-        printf("%s  %s  %llu frame%s  %s", path, range, (unsigned long long)count,
+        printf("%s  %s  %llu frame%s  %s", cli_quote(path), range, (unsigned long long)count,
                count == 1 ? "" : "s", ferry_size_format(s->bytes, size, sizeof(size)));
         if (gaps)
             printf("  missing %s", gaps);
@@ -89,7 +91,7 @@ static void print_file(ls_opts *o, const char *path, uint64_t bytes)
         json_array_append_new(o->out, json_pack("{s:s,s:s,s:I}", "type", "file", "path", path,
                                                 "bytes", (json_int_t)bytes));
     else
-        printf("%s  %s\n", path, ferry_size_format(bytes, size, sizeof(size)));
+        printf("%s  %s\n", cli_quote(path), ferry_size_format(bytes, size, sizeof(size)));
 }
 
 static void list_dir(ls_opts *o, const char *dir)
@@ -97,7 +99,7 @@ static void list_dir(ls_opts *o, const char *dir)
     ferry_seq_listing l;
 
     if (ferry_seq_scan(dir, &l) < 0) {
-        fprintf(stderr, "ferry: %s\n", ferry_error_last());
+        fprintf(stderr, "ferry: %s\n", cli_message(ferry_error_last(), dir, NULL));
         o->failed = 1;
         return;
     }
@@ -117,7 +119,7 @@ static void list_dir(ls_opts *o, const char *dir)
         else if (o->json)
             json_array_append_new(o->out, json_pack("{s:s,s:s}", "type", "dir", "path", p));
         else
-            printf("%s/\n", p);
+            printf("%s/\n", cli_quote(p));
         free(p);
     }
     ferry_seq_listing_release(&l);
@@ -133,8 +135,8 @@ int cmd_ls(int argc, char **argv)
     int c;
 
     opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+:rh", opts, NULL)) != -1) {
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
+    while ((c = getopt_long(argc, argv, ":rh", opts, NULL)) != -1) {
         if (c == 'r')
             o.recursive = true;
         else if (c == 'J')
@@ -152,7 +154,8 @@ int cmd_ls(int argc, char **argv)
     for (int i = optind; i < argc; i++) {
         struct stat st;
         if (stat(argv[i], &st) < 0) {
-            fprintf(stderr, "ferry: cannot list '%s': No such file or directory\n", argv[i]);
+            const char *why = strerror(errno); /* before quoting, which allocates */
+            fprintf(stderr, "ferry: cannot list %s: %s\n", cli_quote_always(argv[i]), why);
             o.failed = 1;
         } else if (S_ISDIR(st.st_mode)) {
             list_dir(&o, argv[i]);

@@ -1,6 +1,6 @@
 /*
  * cli/cmd_remote.c: commands that talk to a running `ferry serve`:
- * `ferry submit`, `ferry cancel`, `ferry watch`.
+ * `ferry submit`, `ferry cancel` (`ferry watch`: cmd_watch.c).
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -15,7 +15,7 @@
 #include "ferry/common.h"
 #include "ferry/job.h"
 #include "ferry/size.h"
-#include "progress.h"
+#include "quote.h"
 
 void cmd_submit_help(FILE *out)
 {
@@ -33,14 +33,8 @@ void cmd_cancel_help(FILE *out)
 {
     fprintf(out, "usage: ferry cancel [--state-dir DIR] ID... | --tag TAG | --all\n\n"
                  "Cancels jobs of the running daemon. Cancelling twice is harmless; a job\n"
-                 "that already ended is reported (exit 1).\n");
-}
-
-void cmd_watch_help(FILE *out)
-{
-    fprintf(out, "usage: ferry watch [--state-dir DIR] [ID]\n\n"
-                 "Shows the daemon's jobs live, from its WebSocket. With an ID: a progress\n"
-                 "bar until that job ends (exit status as for ferry copy).\n");
+                 "that already ended is reported (exit 1). As pkill, --tag or --all that\n"
+                 "matches no queued or running job exits 1.\n");
 }
 
 enum {
@@ -80,8 +74,8 @@ static int parse(const char *cmd, int argc, char **argv, remote_args *a, void (*
 
     memset(a, 0, sizeof(*a));
     opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case R_STATE:
             a->state_dir = optarg;
@@ -133,7 +127,8 @@ static int parse(const char *cmd, int argc, char **argv, remote_args *a, void (*
 static int api_failed(int status, json_t *resp)
 {
     const char *msg = json_string_value(json_object_get(json_object_get(resp, "error"), "message"));
-    fprintf(stderr, "ferry: daemon answered %d: %s\n", status, msg ? msg : "no message");
+    fprintf(stderr, "ferry: daemon answered %d: %s\n", status,
+            msg ? cli_message(msg, NULL, NULL) : "no message");
     return 1;
 }
 
@@ -243,9 +238,16 @@ int cmd_cancel(int argc, char **argv)
         } else {
             json_t *ids = json_object_get(resp, "cancelled");
             for (size_t i = 0; i < json_array_size(ids); i++)
-                printf("cancelled %s\n", json_string_value(json_array_get(ids, i)));
-            if (json_array_size(ids) == 0)
-                printf("nothing to cancel\n");
+                printf("cancelled %s\n", cli_quote(json_string_value(json_array_get(ids, i))));
+            if (json_array_size(ids) == 0) {
+                /* As pkill: nothing matched is exit 1 (a typo in a tag is not success). */
+                if (a.all)
+                    fprintf(stderr, "ferry: nothing to cancel: no job is queued or running\n");
+                else
+                    fprintf(stderr, "ferry: nothing to cancel: no queued or running job has tag %s\n",
+                            cli_quote_always(a.tag));
+                rc = 1;
+            }
         }
         json_decref(resp);
         return rc;
@@ -257,111 +259,10 @@ int cmd_cancel(int argc, char **argv)
         if (cli_daemon_request(&d, "POST", path, NULL, &status, &resp))
             return 1;
         if (status == 200)
-            printf("cancelled %s\n", argv[i]);
+            printf("cancelled %s\n", cli_quote(argv[i]));
         else
             failed |= api_failed(status, resp);
         json_decref(resp);
     }
     return failed;
-}
-
-/* --- watch ----------------------------------------------------------------- */
-
-typedef struct {
-    const char *id; /* NULL: every job */
-    int exit_status;
-    bool tty;
-} watch_state;
-
-static void progress_of_json(json_t *job, ferry_progress *p)
-{
-    const char *state = json_string_value(json_object_get(job, "state"));
-    const char *cur = json_string_value(json_object_get(job, "current_file"));
-
-    memset(p, 0, sizeof(*p));
-    for (int s = FERRY_JOB_QUEUED; s <= FERRY_JOB_INTERRUPTED; s++)
-        if (state && !strcmp(state, ferry_job_state_name((ferry_job_state)s)))
-            p->state = (ferry_job_state)s;
-    p->bytes_total = (uint64_t)json_integer_value(json_object_get(job, "bytes_total"));
-    p->bytes_done = (uint64_t)json_integer_value(json_object_get(job, "bytes_done"));
-    p->files_total = (uint64_t)json_integer_value(json_object_get(job, "files_total"));
-    p->files_done = (uint64_t)json_integer_value(json_object_get(job, "files_done"));
-    p->files_skipped = (uint64_t)json_integer_value(json_object_get(job, "files_skipped"));
-    p->files_failed = (uint64_t)json_integer_value(json_object_get(job, "files_failed"));
-    p->rate_bps = (uint64_t)json_integer_value(json_object_get(job, "rate_bps"));
-    p->eta_s = json_is_integer(json_object_get(job, "eta_s"))
-                   ? json_integer_value(json_object_get(job, "eta_s"))
-                   : -1;
-    p->planned = true;
-    snprintf(p->current_file, sizeof(p->current_file), "%s", cur ? cur : "");
-}
-
-static bool ended(ferry_job_state s)
-{
-    return s != FERRY_JOB_QUEUED && s != FERRY_JOB_RUNNING;
-}
-
-static bool on_watch(json_t *msg, void *arg)
-{
-    watch_state *w = arg;
-    const char *type = json_string_value(json_object_get(msg, "type"));
-    json_t *jobs = json_object_get(msg, "jobs");
-    ferry_progress p;
-
-    if (type && !strcmp(type, "hello")) {
-        for (size_t i = 0; i < json_array_size(jobs); i++) {
-            json_t *job = json_array_get(jobs, i);
-            const char *id = json_string_value(json_object_get(job, "id"));
-            progress_of_json(job, &p);
-            if (w->id && !strcmp(w->id, id) && ended(p.state)) {
-                printf("%s %s\n", id, ferry_job_state_name(p.state));
-                w->exit_status = p.state == FERRY_JOB_DONE ? 0 : p.state == FERRY_JOB_CANCELLED ? EXIT_CANCELLED : 1;
-                return false;
-            }
-            if (!w->id && !ended(p.state))
-                printf("%s %s %s\n", id, ferry_job_state_name(p.state),
-                       json_string_value(json_object_get(job, "dest")));
-        }
-        return true;
-    }
-    if (!type || strcmp(type, "job"))
-        return true;
-    json_t *job = json_object_get(msg, "job");
-    const char *id = json_string_value(json_object_get(job, "id"));
-    if (w->id && (!id || strcmp(id, w->id)))
-        return true;
-    progress_of_json(job, &p);
-    if (ended(p.state)) {
-        progress_clear();
-        printf("%s %s\n", id, ferry_job_state_name(p.state));
-        fflush(stdout);
-        if (w->id) {
-            w->exit_status = p.state == FERRY_JOB_DONE ? 0 : p.state == FERRY_JOB_CANCELLED ? EXIT_CANCELLED : 1;
-            return false;
-        }
-        return true;
-    }
-    if (w->tty)
-        progress_draw(&p);
-    return true;
-}
-
-int cmd_watch(int argc, char **argv)
-{
-    remote_args a;
-    cli_daemon d;
-    watch_state w = {0};
-    int rc;
-
-    if ((rc = parse("watch", argc, argv, &a, cmd_watch_help)) != 0)
-        return rc < 0 ? 0 : rc;
-    if (argc - optind > 1)
-        return cli_usage_error("watch", "at most one job ID");
-    w.id = optind < argc ? argv[optind] : NULL;
-    w.tty = isatty(STDERR_FILENO);
-    if (cli_daemon_find(&d, a.state_dir))
-        return 1;
-    if (cli_daemon_watch(&d, on_watch, &w))
-        return 1;
-    return w.exit_status;
 }

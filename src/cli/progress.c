@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ferry/size.h"
+#include "quote.h"
 
 static bool drawn;
 
@@ -31,19 +32,28 @@ char *progress_format_duration(int64_t s, char *buf, size_t len)
     return buf;
 }
 
-/* The tail of a path that fits in width columns, with "..." in front when cut. */
+/*
+ * The tail of a path that fits in width columns, with "..." in front when
+ * cut: quoted (quote.h), so no control byte of a name reaches the terminal,
+ * and cut at the start of a UTF-8 character.
+ */
 static void fit_tail(char *out, size_t outlen, const char *path, int width)
 {
-    size_t n = strlen(path);
+    const char *q = cli_quote(path), *tail;
+    size_t n = strlen(q);
 
     if (width <= 3) {
         out[0] = '\0';
         return;
     }
-    if ((int)n <= width)
-        snprintf(out, outlen, "%s", path);
-    else
-        snprintf(out, outlen, "...%s", path + n - (size_t)(width - 3));
+    if ((int)n <= width) {
+        snprintf(out, outlen, "%s", q);
+        return;
+    }
+    tail = q + n - (size_t)(width - 3);
+    while ((*tail & 0xC0) == 0x80)
+        tail++;
+    snprintf(out, outlen, "...%s", tail);
 }
 
 void progress_draw(const ferry_progress *p)

@@ -26,6 +26,7 @@
 #include "ferry/json.h"
 #include "ferry/size.h"
 #include "progress.h"
+#include "quote.h"
 
 void cli_stop_signals(sigset_t *set)
 {
@@ -54,11 +55,11 @@ int cli_open_manager(ferry_manager **m, const char *state_dir, unsigned workers,
     opts.max_running = 1;
     opts.keep_discards = true; /* close_discards_detached: a child pays, after we exit */
     if (ferry_manager_open(m, &opts) < 0) {
-        fprintf(stderr, "ferry: %s\n", ferry_error_last());
+        fprintf(stderr, "ferry: %s\n", cli_message(ferry_error_last(), NULL, NULL));
         return 1;
     }
     if (ferry_manager_notice(*m) && !quiet)
-        fprintf(stderr, "ferry: note: %s\n", ferry_manager_notice(*m));
+        fprintf(stderr, "ferry: note: %s\n", cli_message(ferry_manager_notice(*m), NULL, NULL));
     return 0;
 }
 
@@ -110,15 +111,18 @@ static void on_event(ferry_manager *m, const cli_output *out, const ferry_event 
     }
     if (ev->type == FERRY_EVENT_FILE && ev->result == FERRY_FILE_FAILED) {
         progress_clear();
-        fprintf(stderr, "ferry: %s\n", ev->message ? ev->message : ev->path);
+        fprintf(stderr, "ferry: %s\n",
+                ev->message ? cli_message(ev->message, ev->path, ev->dest)
+                            : cli_quote_always(ev->path));
     } else if (ev->type == FERRY_EVENT_FILE && ev->result == FERRY_FILE_SKIPPED && !out->quiet &&
                ev->message && strstr(ev->message, "special file")) {
         progress_clear();
-        fprintf(stderr, "ferry: warning: '%s': %s\n", ev->path, ev->message);
+        fprintf(stderr, "ferry: warning: %s: %s\n", cli_quote_always(ev->path),
+                cli_message(ev->message, ev->path, ev->dest));
     }
 }
 
-static void summary(const cli_output *out, const ferry_progress *p, const char *error)
+void cli_summary(const cli_output *out, const ferry_progress *p, const char *error)
 {
     char bytes[16], rate[16];
     double secs = (double)p->elapsed_ns / 1e9;
@@ -165,14 +169,14 @@ static void sequences(ferry_manager *m, const char *id, const cli_output *out)
             continue;
         }
         if (!out->quiet && s->nframes)
-            fprintf(stderr, "%s: %llu of %llu frames copied (%s) to %s\n", s->source,
+            fprintf(stderr, "%s: %llu of %llu frames copied (%s) to %s\n", cli_quote(s->source),
                     (unsigned long long)(s->ndone + s->nskipped),
-                    (unsigned long long)s->nframes, s->frames, s->dest);
+                    (unsigned long long)s->nframes, s->frames, cli_quote(s->dest));
         if (s->nmissing)
-            fprintf(stderr, "%s: %llu frame%s missing: %s\n", s->source,
+            fprintf(stderr, "%s: %llu frame%s missing: %s\n", cli_quote(s->source),
                     (unsigned long long)s->nmissing, s->nmissing == 1 ? "" : "s", s->missing);
         if (s->nfailed)
-            fprintf(stderr, "%s: %llu frame%s failed: %s\n", s->source,
+            fprintf(stderr, "%s: %llu frame%s failed: %s\n", cli_quote(s->source),
                     (unsigned long long)s->nfailed, s->nfailed == 1 ? "" : "s", s->failed);
     }
     ferry_job_info_clear(&in);
@@ -218,7 +222,7 @@ static ferry_sub *early_sub; /* made by cli_subscribe, taken by cli_run_job */
 int cli_subscribe(ferry_manager *m)
 {
     if (ferry_bus_subscribe(ferry_manager_bus(m), &early_sub, NULL, NULL) < 0) {
-        fprintf(stderr, "ferry: cannot start: %s\n", ferry_error_last());
+        fprintf(stderr, "ferry: cannot start: %s\n", cli_message(ferry_error_last(), NULL, NULL));
         return 1;
     }
     ferry_sub_lazy_files(early_sub, true); /* drained every 100 ms with the bar; a state change wakes us */
@@ -245,7 +249,7 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
     }
     sub = early_sub;
     if (pthread_create(&sigthread, NULL, signal_main, &sa) != 0) {
-        fprintf(stderr, "ferry: cannot start: %s\n", ferry_error_last());
+        fprintf(stderr, "ferry: cannot start: %s\n", cli_message(ferry_error_last(), NULL, NULL));
         ferry_manager_cancel(m, id);
         _exit(1);
     }
@@ -255,8 +259,8 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
                 on_event(m, out, ev);
                 ended = ev->type == FERRY_EVENT_END;
                 if (ev->type == FERRY_EVENT_STATE && ev->message) {
-                    free(error);
-                    error = strdup(ev->message);
+                    free(error); /* shown in the summary: escaped (quote.h) */
+                    error = strdup(cli_message(ev->message, NULL, NULL));
                 }
             }
             ferry_event_free(ev);
@@ -271,7 +275,7 @@ void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
             print_line(ferry_json_progress(id, &p));
     }
     ferry_manager_progress(m, id, &p);
-    summary(out, &p, error);
+    cli_summary(out, &p, error);
     sequences(m, id, out);
     rc = exit_status(p.state);
     nfds = ferry_manager_take_discards(m, &fds);

@@ -38,6 +38,14 @@ int cli_subscribe(ferry_manager *m);
 void cli_run_job(ferry_manager *m, const char *id, const cli_output *out)
     __attribute__((noreturn));
 
+/*
+ * The one-line summary of an ended job on stderr, as ferry copy ends
+ * ("cancelled: 312 of 781 files, 244 MiB; no partial files left"); error:
+ * the job's error, already escaped (quote.h), or NULL. ferry watch ID ends
+ * with it too.
+ */
+void cli_summary(const cli_output *out, const ferry_progress *p, const char *error);
+
 /* Blocks SIGINT and SIGTERM in this thread and every thread created after. */
 void cli_block_signals(void);
 

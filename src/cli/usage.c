@@ -1,19 +1,26 @@
 /* cli/usage.c: the usage errors every command prints (exit 2). */
+#define _GNU_SOURCE
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli.h"
+#include "quote.h"
 
 int cli_usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
+    char *msg = NULL;
+    int n;
 
-    fprintf(stderr, "ferry%s%s: ", cmd ? " " : "", cmd ? cmd : "");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    n = vasprintf(&msg, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry 'ferry help%s%s'.\n", cmd ? " " : "", cmd ? cmd : "");
+    /* The message may echo what was typed: escaped as names are (quote.h). */
+    fprintf(stderr, "ferry%s%s: %s\nTry 'ferry help%s%s'.\n", cmd ? " " : "", cmd ? cmd : "",
+            n < 0 ? "bad usage" : cli_message(msg, NULL, NULL), cmd ? " " : "", cmd ? cmd : "");
+    free(msg);
     return EXIT_USAGE;
 }
 

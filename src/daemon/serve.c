@@ -83,12 +83,12 @@ static int parse(int argc, char **argv, serve_opts *o)
     int c;
 
     opterr = 0;
-    optind = 1;
+    optind = 0; /* glibc: start afresh (permuting, options after operands as GNU tools do) */
     o->roots = calloc((size_t)argc, sizeof(char *));
     o->allow = calloc((size_t)argc, sizeof(char *));
     if (!o->roots || !o->allow)
         return 1;
-    while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case O_LISTEN:
             o->listen = optarg;
