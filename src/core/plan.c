@@ -51,6 +51,8 @@ void ferry__plan_release(ferry__plan *plan)
     for (size_t i = 0; i < plan->ndirs; i++) {
         free(plan->dirs[i].path);
         free(plan->dirs[i].error);
+        free(plan->dirs[i].skipped);
+        free(plan->dirs[i].src);
     }
     for (size_t i = 0; i < plan->nseqs; i++) {
         ferry_frameset_release(&plan->seqs[i].planned);
@@ -72,6 +74,8 @@ int ferry__plan_add_dir(ferry__plan *plan, char *path, const struct stat *st, ui
     ferry__dir *d = &plan->dirs[plan->ndirs];
     memset(d, 0, sizeof(*d));
     d->path = path;
+    d->parent = FERRY__NO_DIR;
+    d->base_len = (uint32_t)strlen(path); /* a destination parent: as given */
     if (st) {
         d->copy_meta = true;
         ferry__meta_of_stat(&d->meta, st);
@@ -172,7 +176,10 @@ static void walk_fail(walker *w, const char *path, const char *op, int err)
     free(msg);
 }
 
-static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st)
+/* A copied directory: dst below the destination's first base_len bytes, in
+ * directory parent of the plan. */
+static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st, uint32_t parent,
+                    uint32_t base_len)
 {
     uint32_t di;
     char **names = NULL;
@@ -185,6 +192,10 @@ static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st
     }
     if ((rc = ferry__plan_add_dir(w->plan, dst, st, &di)))
         return rc;
+    w->plan->dirs[di].parent = parent;
+    w->plan->dirs[di].base_len = base_len;
+    if (!(w->plan->dirs[di].src = strdup(src)))
+        return FERRY_ENOMEM;
     /* Children are looked at through this descriptor, not by path again: a
      * directory swapped meanwhile cannot send the walk elsewhere. */
     fd = ferry__open_in(w->plan->roots, src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
@@ -214,7 +225,7 @@ static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st
         }
         if (S_ISDIR(cst.st_mode)) {
             char *cdst = ferry__path_join(w->plan->dirs[di].path, names[i]);
-            rc = cdst ? walk_dir(w, child, cdst, &cst) : FERRY_ENOMEM;
+            rc = cdst ? walk_dir(w, child, cdst, &cst, di, base_len) : FERRY_ENOMEM;
             free(child);
         } else {
             rc = ferry__plan_add_entry(w->plan, child, strdup(names[i]), di, &cst);
@@ -260,7 +271,9 @@ int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t nta
         }
         if (S_ISDIR(st.st_mode)) {
             char *dst = ferry__path_join(t->dest_dir, t->dest_name);
-            rc = dst ? walk_dir(&w, t->src, dst, &st) : FERRY_ENOMEM;
+            /* "." joins as nothing: the whole path is below the destination. */
+            uint32_t base = strcmp(t->dest_dir, ".") ? (uint32_t)strlen(t->dest_dir) : 0;
+            rc = dst ? walk_dir(&w, t->src, dst, &st, FERRY__NO_DIR, base) : FERRY_ENOMEM;
         } else {
             if (!(rc = ferry__plan_parent(plan, t->dest_dir, &di)))
                 rc = ferry__plan_add_entry(plan, strdup(t->src), strdup(t->dest_name), di, &st);

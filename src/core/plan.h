@@ -49,7 +49,16 @@ typedef struct {
                         * false for the destination parent that already existed */
     bool created;      /* this job made it (rmdir'ed again if left empty by a cancel) */
     char *error;       /* why it could not be made; its entries fail with this */
+    char *skipped;     /* why it is left as it is (--on-conflict skip); its entries too */
+    char *src;         /* the source directory, when copy_meta */
+    uint32_t parent;   /* the copied directory it is made in; FERRY__NO_DIR: none */
+    uint32_t base_len; /* path[0, base_len) is the destination as given, resolved as cp
+                        * does (symlinks followed); below it no symlink is ever followed
+                        * (ferry__open_below), so a link in the destination tree cannot
+                        * lead the copy out of it */
 } ferry__dir;
+
+#define FERRY__NO_DIR UINT32_MAX
 
 /*
  * One source and where it lands: dir/name. A sequence source has patterns

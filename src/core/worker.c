@@ -34,8 +34,7 @@ int ferry__dir_fd(ferry__worker *w, uint32_t idx, int *fd)
     }
     if (w->dir_fd >= 0)
         ferry__close(w->dir_fd);
-    w->dir_fd = ferry__open_in(w->job->spec.roots, w->job->plan.dirs[idx].path,
-                               O_RDONLY | O_DIRECTORY, 0);
+    w->dir_fd = ferry__dir_open(w->job, &w->job->plan.dirs[idx], O_RDONLY | O_DIRECTORY);
     if (w->dir_fd < 0)
         return -errno;
     w->dir_idx = idx;
@@ -448,6 +447,10 @@ void ferry__do_entry(ferry__worker *w, size_t idx)
 
     if (d->error) {
         ferry__file_failed(job, e, d->error);
+        return;
+    }
+    if (d->skipped) {
+        ferry__file_skipped(job, e, d->skipped);
         return;
     }
     if (e->kind == FERRY__SPECIAL) {

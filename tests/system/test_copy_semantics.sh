@@ -30,3 +30,53 @@ expect_rc 0 "$FERRY" copy sp/allhole sp/dense "$shm/"
 cmp sp/allhole "$shm/allhole" && cmp sp/dense "$shm/dense" || fail "all-hole or dense file differs"
 [ "$(stat -c %b "$shm/allhole")" -le 8 ] || fail "an all-hole file was written dense"
 pass "sparse files keep their holes (copy_file_range and read/write)"
+
+# --- A symlink already in the destination is never followed out of it; it is
+# a conflict that --on-conflict settles (fail, skip, overwrite as rsync,
+# rename as for files).
+mk_linked() {
+    rm -rf ls; mkdir -p ls/src/sub/deeper ls/dest ls/outside
+    echo f >ls/src/sub/f; echo g >ls/src/sub/deeper/g
+    ln -s ../outside ls/dest/sub
+}
+mk_linked
+expect_rc 1 "$FERRY" copy ls/src/sub ls/dest/
+expect_err "cannot overwrite non-directory 'ls/dest/sub' with directory 'ls/src/sub'"
+expect_err "symlink to '../outside', not followed"
+[ -z "$(ls -A ls/outside)" ] || fail "a copy wrote through a symlink in the destination: $(ls -A ls/outside)"
+[ -L ls/dest/sub ] || fail "the link must stay (default policy)"
+expect_rc 0 "$FERRY" copy --on-conflict skip ls/src/sub ls/dest/
+[ -z "$(ls -A ls/outside)" ] && [ -L ls/dest/sub ] || fail "skip: link and outside left as they are"
+grep -q "skipped" "$T/err" || fail "skip: reported as skipped"
+expect_rc 0 "$FERRY" copy --on-conflict rename ls/src/sub ls/dest/
+[ -z "$(ls -A ls/outside)" ] && [ -L ls/dest/sub ] || fail "rename: link and outside left as they are"
+same_tree ls/src/sub "ls/dest/sub (1)"
+expect_rc 0 "$FERRY" copy --on-conflict overwrite ls/src/sub ls/dest/
+[ -z "$(ls -A ls/outside)" ] || fail "overwrite wrote through the link"
+[ -d ls/dest/sub ] && [ ! -L ls/dest/sub ] || fail "overwrite: the link is replaced by a directory"
+same_tree ls/src/sub ls/dest/sub
+# Deeper: a real directory holding a link where a subdirectory goes.
+mk_linked; rm ls/dest/sub; mkdir ls/dest/sub; ln -s ../../outside ls/dest/sub/deeper
+expect_rc 1 "$FERRY" copy ls/src/sub ls/dest/
+expect_err "cannot overwrite non-directory 'ls/dest/sub/deeper' with directory 'ls/src/sub/deeper'"
+[ -z "$(ls -A ls/outside)" ] || fail "a copy wrote through a deeper link: $(ls -A ls/outside)"
+cmp ls/src/sub/f ls/dest/sub/f || fail "the rest of the tree is copied"
+pass "symlinks in the destination are not followed; --on-conflict decides"
+
+# --- Every directory gets a result, even with nothing in it (cp exits 1,
+# "cannot overwrite non-directory").
+rm -rf nd; mkdir -p nd/dir nd/src/t/empty nd/src/t/full nd/dest/t nd/ro
+echo x >nd/file
+expect_rc 1 "$FERRY" copy nd/dir nd/file
+expect_err "cannot overwrite non-directory 'nd/file' with directory 'nd/dir'"
+[ "$(cat nd/file)" = x ] || fail "the file in the way is kept"
+echo a >nd/src/t/full/a; echo no >nd/dest/t/empty
+expect_rc 1 "$FERRY" copy nd/src/t nd/dest/
+expect_err "cannot overwrite non-directory 'nd/dest/t/empty' with directory 'nd/src/t/empty'"
+expect_err "1 failed"
+cmp nd/src/t/full/a nd/dest/t/full/a || fail "the other directory is copied"
+mkdir nd/src/empty2; chmod 555 nd/ro; chmod 755 "$T" nd nd/src nd/src/empty2
+expect_rc 1 setpriv --reuid=nobody --regid=nogroup --clear-groups env XDG_STATE_HOME=/nonexistent \
+    "$FERRY" copy nd/src/empty2 nd/ro/
+expect_err "create directory 'nd/ro/empty2': Permission denied"
+pass "a directory that cannot be made is a failure, even when empty"
