@@ -191,6 +191,15 @@ bool ferry__make_dir(ferry_job *job, size_t i, bool *existed)
             ferry__job_fail(job, "out of memory");
         return false;
     }
+    if (!d->path[d->base_len]) {
+        /* The destination itself, as given (SRC/.): followed, as cp does. */
+        int fd = ferry__dir_open(job, d, O_PATH | O_DIRECTORY);
+        if (fd >= 0) {
+            close(fd);
+            *existed = true;
+            return true;
+        }
+    }
     if ((pfd = ferry__dir_open_parent(job, d, &name)) < 0) {
         dir_failed_os(job, d, "create directory", errno);
         return false;

@@ -270,9 +270,11 @@ int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t nta
             continue;
         }
         if (S_ISDIR(st.st_mode)) {
-            char *dst = ferry__path_join(t->dest_dir, t->dest_name);
-            /* "." joins as nothing: the whole path is below the destination. */
-            uint32_t base = strcmp(t->dest_dir, ".") ? (uint32_t)strlen(t->dest_dir) : 0;
+            /* dest_name ".": SRC/. copied into dest itself, which is as given.
+             * dest_dir ".": it joins as nothing, all of dst is below it. */
+            bool self = !strcmp(t->dest_name, ".");
+            char *dst = self ? strdup(t->dest_dir) : ferry__path_join(t->dest_dir, t->dest_name);
+            uint32_t base = self || strcmp(t->dest_dir, ".") ? (uint32_t)strlen(t->dest_dir) : 0;
             rc = dst ? walk_dir(&w, t->src, dst, &st, FERRY__NO_DIR, base) : FERRY_ENOMEM;
         } else {
             if (!(rc = ferry__plan_parent(plan, t->dest_dir, &di)))
@@ -326,6 +328,9 @@ static int resolve_one(ferry__target *t, const char *src, const char *dest, bool
     if (into) {
         t->dest_dir = strdup(dest);
         t->dest_name = ferry__path_base(src);
+        /* "x/." (or ".", "x/./"): as cp -r, the contents of x, into dest itself. */
+        if (t->dest_name && !strcmp(t->dest_name, ".") && t->src && t->dest_dir)
+            return check_not_into_itself(src, t->dest_dir, ".");
     } else {
         t->dest_dir = ferry__path_dir(dest);
         t->dest_name = ferry__path_base(dest);

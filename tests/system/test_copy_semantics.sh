@@ -80,3 +80,21 @@ expect_rc 1 setpriv --reuid=nobody --regid=nogroup --clear-groups env XDG_STATE_
     "$FERRY" copy nd/src/empty2 nd/ro/
 expect_err "create directory 'nd/ro/empty2': Permission denied"
 pass "a directory that cannot be made is a failure, even when empty"
+
+# --- SRC/. (and SRC/./, and .): the contents of SRC, dotfiles included, into
+# DEST itself, as cp -r; DEST may be a symlink to a directory, as given.
+rm -rf dot; mkdir -p dot/x/sub dot/y dot/y2
+echo a >dot/x/a; echo h >dot/x/.hidden; echo s >dot/x/sub/s
+ln -s y2 dot/ylink
+expect_rc 0 "$FERRY" copy dot/x/. dot/y
+same_tree dot/x dot/y
+expect_rc 0 "$FERRY" copy dot/x/./ dot/ylink
+same_tree dot/x dot/y2
+expect_rc 0 "$FERRY" copy dot/x/. dot/newy
+same_tree dot/x dot/newy
+mkdir dot/z
+(cd dot/x && "$FERRY" copy . ../z) >/dev/null 2>&1 || fail "'ferry copy . ../z' from inside x"
+same_tree dot/x dot/z
+expect_rc 1 "$FERRY" copy dot/x/. dot/x/sub
+expect_err "into itself"
+pass "SRC/. copies the contents of SRC into DEST"
