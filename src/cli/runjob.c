@@ -112,7 +112,8 @@ static void on_event(ferry_manager *m, const cli_output *out, const ferry_event 
         progress_clear();
         fprintf(stderr, "ferry: %s\n", ev->message ? ev->message : ev->path);
     } else if (ev->type == FERRY_EVENT_FILE && ev->result == FERRY_FILE_SKIPPED && !out->quiet &&
-               ev->message && strstr(ev->message, "special file")) {
+               ev->message &&
+               (strstr(ev->message, "special file") || strstr(ev->message, "more than once"))) {
         progress_clear();
         fprintf(stderr, "ferry: warning: '%s': %s\n", ev->path, ev->message);
     }

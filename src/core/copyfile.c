@@ -175,8 +175,7 @@ static uint64_t cap(uint64_t n, uint64_t end, uint64_t copied)
  * reaches size_hint (when not 0): the whole file, or one data segment of a
  * sparse one (its offsets set by the caller, res->copied at its start).
  */
-static int copy_rw(ferry__copier *cp, int src, int dst, uint64_t size_hint,
-                   ferry__copy_result *res)
+static int copy_rw(ferry__copier *cp, int src, int dst, uint64_t size_hint, ferry__copy_result *res)
 {
     uint64_t chunk = chunk_size(cp);
     unsigned tries = 0;
@@ -221,8 +220,8 @@ static int copy_cfr(ferry__copier *cp, int src, int dst, uint64_t size_hint,
         rc = before_chunk(cp, chunk, size_hint, res->copied);
         if (rc)
             return rc;
-        ssize_t n = FERRY_SYS("cfr", copy_file_range(src, NULL, dst, NULL,
-                                                      cap(chunk, size_hint, res->copied), 0));
+        ssize_t n = FERRY_SYS(
+            "cfr", copy_file_range(src, NULL, dst, NULL, cap(chunk, size_hint, res->copied), 0));
         if (n < 0) {
             if ((errno == EINTR || errno == EAGAIN) && (rc = backoff(cp, &tries)) != 1) {
                 if (rc)

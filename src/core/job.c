@@ -324,6 +324,15 @@ static void walk_failed(void *arg, const char *path, const char *msg)
     publish_file(job, &e, FERRY_FILE_FAILED, NULL, msg);
 }
 
+static void walk_skipped(void *arg, const char *path, const char *msg)
+{
+    ferry_job *job = arg;
+    ferry__entry e = {.src = (char *)path, .dir = UINT32_MAX};
+
+    atomic_fetch_add(&job->files_skipped, 1);
+    publish_file(job, &e, FERRY_FILE_SKIPPED, NULL, msg);
+}
+
 /* Creates the copied directories (private until their mode is applied at the
  * end; dirs.c) and sweeps the ones that already existed. */
 static void make_dirs(ferry_job *job)
@@ -511,7 +520,8 @@ static void *runner_main(void *arg)
 
     pthread_setname_np(pthread_self(), "ferry-job");
     job->plan.roots = job->spec.roots;
-    rc = ferry__plan_walk(&job->plan, job->targets, job->ntargets, job->cancel, walk_failed, job);
+    rc = ferry__plan_walk(&job->plan, job->targets, job->ntargets, job->cancel, walk_failed,
+                          walk_skipped, job);
     if (keep_seqs(job))
         rc = FERRY_ENOMEM;
     job->bytes_planned = job->plan.bytes_total;

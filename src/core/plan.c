@@ -247,43 +247,72 @@ int ferry__plan_parent(ferry__plan *plan, const char *dest_dir, uint32_t *idx)
     return p ? ferry__plan_add_dir(plan, p, NULL, idx) : FERRY_ENOMEM;
 }
 
+/* An earlier target that is the same file (device and inode) going to the same
+ * place: index + 1, or 0. cp copies it once and warns. */
+static size_t same_as_earlier(const ferry__target *targets, const struct stat *seen, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (!targets[j].seq && seen[j].st_ino == seen[i].st_ino &&
+            seen[j].st_dev == seen[i].st_dev && seen[j].st_nlink != 0 &&
+            !strcmp(targets[j].dest_dir, targets[i].dest_dir) &&
+            !strcmp(targets[j].dest_name, targets[i].dest_name))
+            return j + 1;
+    return 0;
+}
+
+static int walk_target(walker *w, const ferry__target *targets, struct stat *seen, size_t i,
+                       ferry__walk_fail_fn skip)
+{
+    ferry__plan *plan = w->plan;
+    const ferry__target *t = &targets[i];
+    struct stat st;
+    uint32_t di;
+    size_t dup;
+    int rc;
+
+    if (ferry_cancel_is_set(w->cancel))
+        return FERRY_ECANCELLED;
+    if (t->seq)
+        return ferry__seq_walk(plan, t, (uint32_t)i, w->cancel, w->fail, w->arg);
+    if (ferry__lstat_in(plan->roots, t->src, &st) < 0) {
+        walk_fail(w, t->src, "stat", errno);
+        return FERRY_OK;
+    }
+    seen[i] = st;
+    if ((dup = same_as_earlier(targets, seen, i))) {
+        char *msg = ferry__strfmt("specified more than once (the same file as '%s'): copied once",
+                                  targets[dup - 1].src);
+        skip(w->arg, t->src, msg ? msg : "specified more than once");
+        free(msg);
+        return FERRY_OK;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        /* dest_name ".": SRC/. copied into dest itself, which is as given.
+         * dest_dir ".": it joins as nothing, all of dst is below it. */
+        bool self = !strcmp(t->dest_name, ".");
+        char *dst = self ? strdup(t->dest_dir) : ferry__path_join(t->dest_dir, t->dest_name);
+        uint32_t base = self || strcmp(t->dest_dir, ".") ? (uint32_t)strlen(t->dest_dir) : 0;
+        return dst ? walk_dir(w, t->src, dst, &st, FERRY__NO_DIR, base) : FERRY_ENOMEM;
+    }
+    if ((rc = ferry__plan_parent(plan, t->dest_dir, &di)))
+        return rc;
+    return ferry__plan_add_entry(plan, strdup(t->src), strdup(t->dest_name), di, &st);
+}
+
 int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t ntargets,
-                     ferry_cancel *cancel, ferry__walk_fail_fn fail, void *arg)
+                     ferry_cancel *cancel, ferry__walk_fail_fn fail, ferry__walk_fail_fn skip,
+                     void *arg)
 {
     walker w = {plan, cancel, fail, arg};
+    struct stat *seen = calloc(ntargets ? ntargets : 1, sizeof(*seen)); /* st_nlink 0: none */
+    int rc = FERRY_OK;
 
-    for (size_t i = 0; i < ntargets; i++) {
-        const ferry__target *t = &targets[i];
-        struct stat st;
-        uint32_t di;
-        int rc;
-
-        if (ferry_cancel_is_set(cancel))
-            return FERRY_ECANCELLED;
-        if (t->seq) {
-            if ((rc = ferry__seq_walk(plan, t, (uint32_t)i, cancel, fail, arg)))
-                return rc;
-            continue;
-        }
-        if (ferry__lstat_in(plan->roots, t->src, &st) < 0) {
-            walk_fail(&w, t->src, "stat", errno);
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            /* dest_name ".": SRC/. copied into dest itself, which is as given.
-             * dest_dir ".": it joins as nothing, all of dst is below it. */
-            bool self = !strcmp(t->dest_name, ".");
-            char *dst = self ? strdup(t->dest_dir) : ferry__path_join(t->dest_dir, t->dest_name);
-            uint32_t base = self || strcmp(t->dest_dir, ".") ? (uint32_t)strlen(t->dest_dir) : 0;
-            rc = dst ? walk_dir(&w, t->src, dst, &st, FERRY__NO_DIR, base) : FERRY_ENOMEM;
-        } else {
-            if (!(rc = ferry__plan_parent(plan, t->dest_dir, &di)))
-                rc = ferry__plan_add_entry(plan, strdup(t->src), strdup(t->dest_name), di, &st);
-        }
-        if (rc)
-            return rc;
-    }
-    return FERRY_OK;
+    if (!seen)
+        return FERRY_ENOMEM;
+    for (size_t i = 0; i < ntargets && !rc; i++)
+        rc = walk_target(&w, targets, seen, i, skip);
+    free(seen);
+    return rc;
 }
 
 void ferry__targets_free(ferry__target *t, size_t n)

@@ -101,11 +101,14 @@ void ferry__plan_release(ferry__plan *plan);
 
 /*
  * Walks the targets into the plan, in name order within each directory.
- * Unreadable paths go to fail() and the walk goes on. Returns FERRY_OK,
+ * Unreadable paths go to fail() and the walk goes on; a source that is the
+ * same file (device, inode) as an earlier one going to the same place is
+ * walked once, the repeat going to skip(). Returns FERRY_OK,
  * FERRY_ECANCELLED or FERRY_ENOMEM.
  */
 int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t ntargets,
-                     ferry_cancel *cancel, ferry__walk_fail_fn fail, void *arg);
+                     ferry_cancel *cancel, ferry__walk_fail_fn fail, ferry__walk_fail_fn skip,
+                     void *arg);
 
 /*
  * Resolves where each of spec's sources goes (cp -r rules unless dest_is_dir;

@@ -98,3 +98,16 @@ same_tree dot/x dot/z
 expect_rc 1 "$FERRY" copy dot/x/. dot/x/sub
 expect_err "into itself"
 pass "SRC/. copies the contents of SRC into DEST"
+
+# --- The same source twice (same device and inode, same destination) is
+# copied once with a warning, exit 0, as cp ("specified more than once").
+rm -rf twice; mkdir -p twice/tree/s twice/d twice/e
+echo a >twice/a; echo t >twice/tree/s/t
+(cd twice && expect_rc 0 "$FERRY" copy a ./a d/)
+expect_err "'./a': specified more than once"
+cmp twice/a twice/d/a || fail "a copied once"
+(cd twice && expect_rc 0 "$FERRY" copy tree/ tree ./tree e/)
+expect_err "'./tree': specified more than once"
+grep -q "failed\|appeared" "$T/err" && fail "a repeated source must not fail: $(cat "$T/err")"
+same_tree twice/tree twice/e/tree
+pass "a source given twice is copied once, with a warning"
