@@ -331,6 +331,15 @@ static void copy_file(ferry__worker *w, size_t idx, int dirfd)
         fail_os(job, e, "stat", e->src, errno);
         goto discard;
     }
+    if (!changed(&st0, &st1) && st1.st_size == 0 && res.copied > 0) {
+        /* procfs, sysfs, some FUSE files: content made up on read. */
+        char *msg = ferry__strfmt("size changed while reading '%s': the file reports size 0, "
+                                  "like those in /proc, yet %llu bytes were read; not copied",
+                                  e->src, (unsigned long long)res.copied);
+        ferry__file_failed(job, e, msg ? msg : "size changed while reading");
+        free(msg);
+        goto discard;
+    }
     if (changed(&st0, &st1) || res.copied != (uint64_t)st1.st_size) {
         char *msg = ferry__strfmt("source changed during copy: '%s'", e->src);
         ferry__file_failed(job, e, msg ? msg : "source changed during copy");

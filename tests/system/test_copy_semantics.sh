@@ -111,3 +111,12 @@ expect_err "'./tree': specified more than once"
 grep -q "failed\|appeared" "$T/err" && fail "a repeated source must not fail: $(cat "$T/err")"
 same_tree twice/tree twice/e/tree
 pass "a source given twice is copied once, with a warning"
+
+# --- A file that reports size 0 but has content on read (/proc): the cause
+# says so, not "source changed during copy"; nothing is left behind.
+rm -rf procd; mkdir procd
+expect_rc 1 "$FERRY" copy /proc/self/status procd/
+expect_err "size changed while reading '/proc/self/status': the file reports size 0, like those in /proc"
+grep -q "source changed during copy" "$T/err" && fail "misleading cause: $(cat "$T/err")"
+[ -z "$(ls -A procd)" ] || fail "nothing is left of a refused /proc file"
+pass "/proc-like files: the cause says what happened"
