@@ -389,8 +389,11 @@ static int check_seq_options(const ferry_job_spec *spec, size_t nseq)
                       : spec->renumber     ? "--renumber"
                       : spec->pad          ? "--pad"
                       : spec->require_complete ? "--require-complete"
+                      : spec->keep_step        ? "--keep-step"
                                               : NULL;
 
+    if (spec->keep_step && !spec->renumber)
+        return ferry__error(FERRY_EINVAL, "--keep-step applies with --renumber START");
     if (spec->pad < 0 || spec->pad > 18)
         return ferry__error(FERRY_EINVAL, "invalid padding %d: expected 1 to 18 digits", spec->pad);
     if (opt && nseq == 0)

@@ -63,7 +63,8 @@ typedef struct {
 /*
  * One source and where it lands: dir/name. A sequence source has patterns
  * for src ("/shots/sh010/comp.####.exr", as given) and dest_name (printf
- * notation, "comp.%04d.exr"): each frame f lands as dest_name(f + shift).
+ * notation, "comp.%04d.exr"): each frame f lands as dest_name(f + shift), or,
+ * when consecutive, as dest_name(shift + the rank of f among frames).
  */
 typedef struct {
     char *src;
@@ -71,7 +72,10 @@ typedef struct {
     char *dest_name;
     bool seq;
     char *frames;   /* the frames asked for, canonical; NULL: every frame on disk */
-    int64_t shift;  /* --renumber: added to every frame number */
+    int64_t shift;  /* --renumber --keep-step: added to every frame number; consecutive:
+                     * the number of the first frame asked for */
+    bool consecutive; /* --renumber: frames are numbered shift, +1, +2... in the order of
+                       * frames (always set then: what was asked, or found on disk) */
 } ferry__target;
 
 /* A sequence source as planned. */
