@@ -134,11 +134,12 @@ export function warm(dir) {
   spawnSync('sh', ['-c', `find "$1" -type f -exec cat {} + >/dev/null`, 'sh', dir]);
 }
 
-// A 500 MiB file that is one hole: what a copy reads fast and writes as zeros.
+// A 500 MiB file of allocated zeros (fallocate: made at once, read fast).
+// Not a hole: ferry keeps holes, so a sparse file would copy in no time.
 export function sparseFile(path, size = 500 * 2 ** 20) {
   if (existsSync(path)) return path;
   writeFileSync(path, '');
-  truncateSync(path, size);
+  if (spawnSync('fallocate', ['-l', String(size), path]).status !== 0) truncateSync(path, size);
   return path;
 }
 

@@ -58,8 +58,11 @@ typedef struct {
      * reads as a pattern ("/shots/sh010/comp.####.exr") copies its frames
      * directly into dest. */
     const char *frames;      /* frames to copy ("1001-1100x2"); NULL: every frame on disk */
-    bool renumber;           /* shift the numbers: the first frame asked for becomes */
-    int64_t renumber_start;  /* renumber_start */
+    bool renumber;           /* number the copies renumber_start, +1, +2... in the order of
+                              * the frames asked for (a missing one keeps its number free) */
+    int64_t renumber_start;
+    bool keep_step;          /* with renumber: shift instead, every frame keeping its distance
+                              * from the first (1001-1020x2 from 1: 1, 3, 5...) */
     int pad;                 /* digits of the copied frames' numbers; 0: as the source */
     bool require_complete;   /* refuse to start when a frame asked for is missing */
     bool check_exr;          /* check each copied .exr (ferry/exr.h) before it gets its name;

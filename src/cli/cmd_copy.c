@@ -48,7 +48,9 @@ void cmd_copy_help(FILE *out)
             "pattern directly into DEST (a directory, made if missing):\n"
             "      --frames SET        only these frames: 1001-1100, 1001-1100x2, 1,5,10-20\n"
             "                          (default: every frame on disk)\n"
-            "      --renumber START    number the copies so the first frame becomes START\n"
+            "      --renumber START    number the copies START, START+1... in frame order\n"
+            "      --keep-step         with --renumber: shift instead, keeping the step\n"
+            "                          (1001-1020x2 --renumber 1: 1, 3, 5...)\n"
             "      --pad N             write frame numbers with N digits\n"
             "      --require-complete  refuse to start if a frame asked for is missing\n"
             "Missing frames (asked for, or gaps between the first and last) are reported.\n\n"
@@ -72,7 +74,8 @@ enum {
     OPT_RENUMBER,
     OPT_PAD,
     OPT_REQUIRE_COMPLETE,
-    OPT_CHECK_EXR
+    OPT_CHECK_EXR,
+    OPT_KEEP_STEP
 };
 
 
@@ -94,6 +97,7 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
         {"pad", required_argument, NULL, OPT_PAD},
         {"require-complete", no_argument, NULL, OPT_REQUIRE_COMPLETE},
         {"check-exr", no_argument, NULL, OPT_CHECK_EXR},
+        {"keep-step", no_argument, NULL, OPT_KEEP_STEP},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -155,6 +159,9 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
         case OPT_REQUIRE_COMPLETE:
             spec->require_complete = true;
             break;
+        case OPT_KEEP_STEP:
+            spec->keep_step = true;
+            break;
         case OPT_CHECK_EXR:
             spec->check_exr = true;
             break;
@@ -170,6 +177,8 @@ static int parse_args(int argc, char **argv, ferry_job_spec *spec, cli_output *o
     }
     if (argc - optind < 2)
         return cli_usage_error("copy", "needs at least one SOURCE and a DEST");
+    if (spec->keep_step && !spec->renumber)
+        return cli_usage_error("copy", "--keep-step applies with --renumber START");
     spec->sources = (const char *const *)argv + optind;
     spec->nsources = (size_t)(argc - optind - 1);
     spec->dest = argv[argc - 1];

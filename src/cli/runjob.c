@@ -115,7 +115,8 @@ static void on_event(ferry_manager *m, const cli_output *out, const ferry_event 
                 ev->message ? cli_message(ev->message, ev->path, ev->dest)
                             : cli_quote_always(ev->path));
     } else if (ev->type == FERRY_EVENT_FILE && ev->result == FERRY_FILE_SKIPPED && !out->quiet &&
-               ev->message && strstr(ev->message, "special file")) {
+               ev->message &&
+               (strstr(ev->message, "special file") || strstr(ev->message, "more than once"))) {
         progress_clear();
         fprintf(stderr, "ferry: warning: %s: %s\n", cli_quote_always(ev->path),
                 cli_message(ev->message, ev->path, ev->dest));

@@ -5,7 +5,8 @@
  *
  * The ladder, as in coreutils and libuv: FICLONE (a reflink, where the
  * filesystem shares extents), then copy_file_range in chunks of at most
- * FERRY_CHUNK bytes, then read/write where the kernel refuses.
+ * FERRY_CHUNK bytes, then read/write where the kernel refuses. Holes of a
+ * sparse source are kept (SEEK_DATA/SEEK_HOLE), as cp --sparse=auto does.
  */
 #ifndef FERRY_CORE_COPYFILE_H
 #define FERRY_CORE_COPYFILE_H
@@ -53,7 +54,7 @@ typedef struct {
 } ferry__copier;
 
 typedef struct {
-    uint64_t copied;      /* bytes written to dst */
+    uint64_t copied;      /* bytes of dst done: written, or holes kept (sparse source) */
     ferry__method method; /* the path the bytes took */
     int err;              /* errno of the failure, 0 if none */
     const char *op;       /* the failing operation ("read", "write", ...) */

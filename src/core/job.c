@@ -324,42 +324,47 @@ static void walk_failed(void *arg, const char *path, const char *msg)
     publish_file(job, &e, FERRY_FILE_FAILED, NULL, msg);
 }
 
+static void walk_skipped(void *arg, const char *path, const char *msg)
+{
+    ferry_job *job = arg;
+    ferry__entry e = {.src = (char *)path, .dir = UINT32_MAX};
+
+    atomic_fetch_add(&job->files_skipped, 1);
+    publish_file(job, &e, FERRY_FILE_SKIPPED, NULL, msg);
+}
+
 /* Creates the copied directories (private until their mode is applied at the
- * end) and sweeps the ones that already existed. */
+ * end; dirs.c) and sweeps the ones that already existed. */
 static void make_dirs(ferry_job *job)
 {
-    const ferry_roots *roots = job->spec.roots;
-
     for (size_t i = 0; i < job->plan.ndirs && !ferry_cancel_is_set(job->cancel); i++) {
         ferry__dir *d = &job->plan.dirs[i];
         bool existed = !d->copy_meta;
         int fd;
 
-        if (d->copy_meta) {
-            if (FERRY_SYS("mkdir", ferry__mkdir_in(roots, d->path, 0700)) == 0) {
-                d->created = true;
-            } else if (errno == EEXIST &&
-                       (fd = ferry__open_in(roots, d->path, O_PATH | O_DIRECTORY, 0)) >= 0) {
-                ferry__close(fd);
-                existed = true;
-            } else {
-                int err = errno == EEXIST ? ENOTDIR : errno;
-                d->error = ferry__strfmt("create directory '%s': %s", d->path,
-                                         ferry__strerror_in(roots, err));
-                if (err == ENOSPC || err == EDQUOT)
-                    ferry__job_fail(job, d->error ? d->error : "destination full");
-                continue;
-            }
-        }
-        if (existed) {
+        if (d->copy_meta && !ferry__make_dir(job, i, &existed))
+            continue;
+        if (existed && (fd = ferry__dir_open(job, d, O_RDONLY | O_DIRECTORY)) >= 0) {
             unsigned removed = 0;
-            fd = ferry__open_in(roots, d->path, O_RDONLY | O_DIRECTORY, 0);
-            if (fd >= 0) {
-                ferry__sweep_dir(fd, &removed);
-                ferry__close(fd);
-            }
+            ferry__sweep_dir(fd, &removed);
+            ferry__close(fd);
         }
     }
+}
+
+/* Removes d, made by this job and left empty; true if it is gone. */
+static bool remove_dir(ferry_job *job, const ferry__dir *d)
+{
+    char *name;
+    int pfd = ferry__dir_open_parent(job, d, &name);
+    bool gone;
+
+    if (pfd < 0)
+        return false;
+    gone = unlinkat(pfd, name, AT_REMOVEDIR) == 0;
+    ferry__close(pfd);
+    free(name);
+    return gone;
 }
 
 /* Deepest first: empty directories this job made go again after a cancel or
@@ -368,16 +373,15 @@ static void make_dirs(ferry_job *job)
 static void finish_dirs(ferry_job *job, bool stopped)
 {
     bool root = job->euid == 0;
-    const ferry_roots *roots = job->spec.roots;
 
     for (size_t i = job->plan.ndirs; i-- > 0;) {
         ferry__dir *d = &job->plan.dirs[i];
         int fd;
-        if (!d->copy_meta || d->error)
+        if (!d->copy_meta || d->error || d->skipped)
             continue;
-        if (stopped && d->created && ferry__rmdir_in(roots, d->path) == 0)
+        if (stopped && d->created && remove_dir(job, d))
             continue;
-        if ((fd = ferry__open_in(roots, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0)) < 0)
+        if ((fd = ferry__dir_open(job, d, O_RDONLY | O_DIRECTORY)) < 0)
             continue;
         struct timespec times[2] = {d->meta.atime, d->meta.mtime};
         if (root && fchown(fd, d->meta.uid, d->meta.gid) < 0) {
@@ -405,7 +409,7 @@ static void sync_names(ferry_job *job)
 
     for (size_t i = 0; i < (each ? n : 1); i++) {
         const char *path = job->plan.dirs[i].path;
-        int fd = ferry__open_in(job->spec.roots, path, O_RDONLY | O_DIRECTORY, 0);
+        int fd = ferry__dir_open(job, &job->plan.dirs[i], O_RDONLY | O_DIRECTORY);
         if (fd < 0)
             continue;
         if (FERRY_SYS("sync", each ? fsync(fd) : syncfs(fd)) < 0) {
@@ -516,7 +520,8 @@ static void *runner_main(void *arg)
 
     pthread_setname_np(pthread_self(), "ferry-job");
     job->plan.roots = job->spec.roots;
-    rc = ferry__plan_walk(&job->plan, job->targets, job->ntargets, job->cancel, walk_failed, job);
+    rc = ferry__plan_walk(&job->plan, job->targets, job->ntargets, job->cancel, walk_failed,
+                          walk_skipped, job);
     if (keep_seqs(job))
         rc = FERRY_ENOMEM;
     job->bytes_planned = job->plan.bytes_total;

@@ -129,6 +129,17 @@ typedef struct {
 } ferry__worker;
 
 /* worker.c */
+/* dirs.c: the copied directories, made by the runner before the workers start. */
+
+/* Makes plan directory i (copy_meta) below the destination, settling what is in
+ * its way; true when it is there to copy into (*existed: it was already). A
+ * failure or skip is reported (its own result) and noted in the directory. */
+bool ferry__make_dir(ferry_job *job, size_t i, bool *existed);
+/* Plan directory d (or its parent, with its last component in *name, owned),
+ * opened without following a symlink below the destination: ferry__open_below. */
+int ferry__dir_open(ferry_job *job, const ferry__dir *d, int flags);
+int ferry__dir_open_parent(ferry_job *job, const ferry__dir *d, char **name);
+
 void ferry__do_entry(ferry__worker *w, size_t idx);
 int ferry__dir_fd(ferry__worker *w, uint32_t idx, int *fd);
 void ferry__commit_one(ferry__worker *w, ferry__pending *p);

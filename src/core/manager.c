@@ -88,9 +88,10 @@ static char *spec_json(const ferry_job *job)
     for (size_t i = 0; i < job->ntargets; i++) {
         const ferry__target *t = &job->targets[i];
         json_t *a = json_pack("[sss]", t->src, t->dest_dir, t->dest_name);
-        if (a && t->seq) { /* [src, dir, name pattern, frames or null, shift] */
+        if (a && t->seq) { /* [src, dir, name pattern, frames or null, shift, consecutive] */
             json_array_append_new(a, t->frames ? json_string(t->frames) : json_null());
             json_array_append_new(a, json_integer((json_int_t)t->shift));
+            json_array_append_new(a, json_boolean(t->consecutive));
         }
         json_array_append_new(tg, a);
     }
@@ -146,11 +147,12 @@ static int job_of_json(ferry_manager *m, const char *id, const char *text, ferry
         targets[i].src = strdup(json_string_value(json_array_get(t, 0)) ?: "");
         targets[i].dest_dir = strdup(json_string_value(json_array_get(t, 1)) ?: "");
         targets[i].dest_name = strdup(json_string_value(json_array_get(t, 2)) ?: "");
-        if (json_array_size(t) == 5) {
+        if (json_array_size(t) >= 5) { /* journals before consecutive numbering: 5 */
             const char *frames = json_string_value(json_array_get(t, 3));
             targets[i].seq = true;
             targets[i].frames = frames ? strdup(frames) : NULL;
             targets[i].shift = (int64_t)json_integer_value(json_array_get(t, 4));
+            targets[i].consecutive = json_is_true(json_array_get(t, 5));
         }
     }
     spec.sources = sources;

@@ -51,6 +51,8 @@ void ferry__plan_release(ferry__plan *plan)
     for (size_t i = 0; i < plan->ndirs; i++) {
         free(plan->dirs[i].path);
         free(plan->dirs[i].error);
+        free(plan->dirs[i].skipped);
+        free(plan->dirs[i].src);
     }
     for (size_t i = 0; i < plan->nseqs; i++) {
         ferry_frameset_release(&plan->seqs[i].planned);
@@ -72,6 +74,8 @@ int ferry__plan_add_dir(ferry__plan *plan, char *path, const struct stat *st, ui
     ferry__dir *d = &plan->dirs[plan->ndirs];
     memset(d, 0, sizeof(*d));
     d->path = path;
+    d->parent = FERRY__NO_DIR;
+    d->base_len = (uint32_t)strlen(path); /* a destination parent: as given */
     if (st) {
         d->copy_meta = true;
         ferry__meta_of_stat(&d->meta, st);
@@ -172,7 +176,10 @@ static void walk_fail(walker *w, const char *path, const char *op, int err)
     free(msg);
 }
 
-static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st)
+/* A copied directory: dst below the destination's first base_len bytes, in
+ * directory parent of the plan. */
+static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st, uint32_t parent,
+                    uint32_t base_len)
 {
     uint32_t di;
     char **names = NULL;
@@ -185,6 +192,10 @@ static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st
     }
     if ((rc = ferry__plan_add_dir(w->plan, dst, st, &di)))
         return rc;
+    w->plan->dirs[di].parent = parent;
+    w->plan->dirs[di].base_len = base_len;
+    if (!(w->plan->dirs[di].src = strdup(src)))
+        return FERRY_ENOMEM;
     /* Children are looked at through this descriptor, not by path again: a
      * directory swapped meanwhile cannot send the walk elsewhere. */
     fd = ferry__open_in(w->plan->roots, src, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
@@ -214,7 +225,7 @@ static int walk_dir(walker *w, const char *src, char *dst, const struct stat *st
         }
         if (S_ISDIR(cst.st_mode)) {
             char *cdst = ferry__path_join(w->plan->dirs[di].path, names[i]);
-            rc = cdst ? walk_dir(w, child, cdst, &cst) : FERRY_ENOMEM;
+            rc = cdst ? walk_dir(w, child, cdst, &cst, di, base_len) : FERRY_ENOMEM;
             free(child);
         } else {
             rc = ferry__plan_add_entry(w->plan, child, strdup(names[i]), di, &cst);
@@ -236,39 +247,72 @@ int ferry__plan_parent(ferry__plan *plan, const char *dest_dir, uint32_t *idx)
     return p ? ferry__plan_add_dir(plan, p, NULL, idx) : FERRY_ENOMEM;
 }
 
+/* An earlier target that is the same file (device and inode) going to the same
+ * place: index + 1, or 0. cp copies it once and warns. */
+static size_t same_as_earlier(const ferry__target *targets, const struct stat *seen, size_t i)
+{
+    for (size_t j = 0; j < i; j++)
+        if (!targets[j].seq && seen[j].st_ino == seen[i].st_ino &&
+            seen[j].st_dev == seen[i].st_dev && seen[j].st_nlink != 0 &&
+            !strcmp(targets[j].dest_dir, targets[i].dest_dir) &&
+            !strcmp(targets[j].dest_name, targets[i].dest_name))
+            return j + 1;
+    return 0;
+}
+
+static int walk_target(walker *w, const ferry__target *targets, struct stat *seen, size_t i,
+                       ferry__walk_fail_fn skip)
+{
+    ferry__plan *plan = w->plan;
+    const ferry__target *t = &targets[i];
+    struct stat st;
+    uint32_t di;
+    size_t dup;
+    int rc;
+
+    if (ferry_cancel_is_set(w->cancel))
+        return FERRY_ECANCELLED;
+    if (t->seq)
+        return ferry__seq_walk(plan, t, (uint32_t)i, w->cancel, w->fail, w->arg);
+    if (ferry__lstat_in(plan->roots, t->src, &st) < 0) {
+        walk_fail(w, t->src, "stat", errno);
+        return FERRY_OK;
+    }
+    seen[i] = st;
+    if ((dup = same_as_earlier(targets, seen, i))) {
+        char *msg = ferry__strfmt("specified more than once (the same file as '%s'): copied once",
+                                  targets[dup - 1].src);
+        skip(w->arg, t->src, msg ? msg : "specified more than once");
+        free(msg);
+        return FERRY_OK;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        /* dest_name ".": SRC/. copied into dest itself, which is as given.
+         * dest_dir ".": it joins as nothing, all of dst is below it. */
+        bool self = !strcmp(t->dest_name, ".");
+        char *dst = self ? strdup(t->dest_dir) : ferry__path_join(t->dest_dir, t->dest_name);
+        uint32_t base = self || strcmp(t->dest_dir, ".") ? (uint32_t)strlen(t->dest_dir) : 0;
+        return dst ? walk_dir(w, t->src, dst, &st, FERRY__NO_DIR, base) : FERRY_ENOMEM;
+    }
+    if ((rc = ferry__plan_parent(plan, t->dest_dir, &di)))
+        return rc;
+    return ferry__plan_add_entry(plan, strdup(t->src), strdup(t->dest_name), di, &st);
+}
+
 int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t ntargets,
-                     ferry_cancel *cancel, ferry__walk_fail_fn fail, void *arg)
+                     ferry_cancel *cancel, ferry__walk_fail_fn fail, ferry__walk_fail_fn skip,
+                     void *arg)
 {
     walker w = {plan, cancel, fail, arg};
+    struct stat *seen = calloc(ntargets ? ntargets : 1, sizeof(*seen)); /* st_nlink 0: none */
+    int rc = FERRY_OK;
 
-    for (size_t i = 0; i < ntargets; i++) {
-        const ferry__target *t = &targets[i];
-        struct stat st;
-        uint32_t di;
-        int rc;
-
-        if (ferry_cancel_is_set(cancel))
-            return FERRY_ECANCELLED;
-        if (t->seq) {
-            if ((rc = ferry__seq_walk(plan, t, (uint32_t)i, cancel, fail, arg)))
-                return rc;
-            continue;
-        }
-        if (ferry__lstat_in(plan->roots, t->src, &st) < 0) {
-            walk_fail(&w, t->src, "stat", errno);
-            continue;
-        }
-        if (S_ISDIR(st.st_mode)) {
-            char *dst = ferry__path_join(t->dest_dir, t->dest_name);
-            rc = dst ? walk_dir(&w, t->src, dst, &st) : FERRY_ENOMEM;
-        } else {
-            if (!(rc = ferry__plan_parent(plan, t->dest_dir, &di)))
-                rc = ferry__plan_add_entry(plan, strdup(t->src), strdup(t->dest_name), di, &st);
-        }
-        if (rc)
-            return rc;
-    }
-    return FERRY_OK;
+    if (!seen)
+        return FERRY_ENOMEM;
+    for (size_t i = 0; i < ntargets && !rc; i++)
+        rc = walk_target(&w, targets, seen, i, skip);
+    free(seen);
+    return rc;
 }
 
 void ferry__targets_free(ferry__target *t, size_t n)
@@ -313,6 +357,9 @@ static int resolve_one(ferry__target *t, const char *src, const char *dest, bool
     if (into) {
         t->dest_dir = strdup(dest);
         t->dest_name = ferry__path_base(src);
+        /* "x/." (or ".", "x/./"): as cp -r, the contents of x, into dest itself. */
+        if (t->dest_name && !strcmp(t->dest_name, ".") && t->src && t->dest_dir)
+            return check_not_into_itself(src, t->dest_dir, ".");
     } else {
         t->dest_dir = ferry__path_dir(dest);
         t->dest_name = ferry__path_base(dest);
@@ -342,8 +389,11 @@ static int check_seq_options(const ferry_job_spec *spec, size_t nseq)
                       : spec->renumber     ? "--renumber"
                       : spec->pad          ? "--pad"
                       : spec->require_complete ? "--require-complete"
+                      : spec->keep_step        ? "--keep-step"
                                               : NULL;
 
+    if (spec->keep_step && !spec->renumber)
+        return ferry__error(FERRY_EINVAL, "--keep-step applies with --renumber START");
     if (spec->pad < 0 || spec->pad > 18)
         return ferry__error(FERRY_EINVAL, "invalid padding %d: expected 1 to 18 digits", spec->pad);
     if (opt && nseq == 0)

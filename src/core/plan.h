@@ -49,12 +49,22 @@ typedef struct {
                         * false for the destination parent that already existed */
     bool created;      /* this job made it (rmdir'ed again if left empty by a cancel) */
     char *error;       /* why it could not be made; its entries fail with this */
+    char *skipped;     /* why it is left as it is (--on-conflict skip); its entries too */
+    char *src;         /* the source directory, when copy_meta */
+    uint32_t parent;   /* the copied directory it is made in; FERRY__NO_DIR: none */
+    uint32_t base_len; /* path[0, base_len) is the destination as given, resolved as cp
+                        * does (symlinks followed); below it no symlink is ever followed
+                        * (ferry__open_below), so a link in the destination tree cannot
+                        * lead the copy out of it */
 } ferry__dir;
+
+#define FERRY__NO_DIR UINT32_MAX
 
 /*
  * One source and where it lands: dir/name. A sequence source has patterns
  * for src ("/shots/sh010/comp.####.exr", as given) and dest_name (printf
- * notation, "comp.%04d.exr"): each frame f lands as dest_name(f + shift).
+ * notation, "comp.%04d.exr"): each frame f lands as dest_name(f + shift), or,
+ * when consecutive, as dest_name(shift + the rank of f among frames).
  */
 typedef struct {
     char *src;
@@ -62,7 +72,10 @@ typedef struct {
     char *dest_name;
     bool seq;
     char *frames;   /* the frames asked for, canonical; NULL: every frame on disk */
-    int64_t shift;  /* --renumber: added to every frame number */
+    int64_t shift;  /* --renumber --keep-step: added to every frame number; consecutive:
+                     * the number of the first frame asked for */
+    bool consecutive; /* --renumber: frames are numbered shift, +1, +2... in the order of
+                       * frames (always set then: what was asked, or found on disk) */
 } ferry__target;
 
 /* A sequence source as planned. */
@@ -92,11 +105,14 @@ void ferry__plan_release(ferry__plan *plan);
 
 /*
  * Walks the targets into the plan, in name order within each directory.
- * Unreadable paths go to fail() and the walk goes on. Returns FERRY_OK,
+ * Unreadable paths go to fail() and the walk goes on; a source that is the
+ * same file (device, inode) as an earlier one going to the same place is
+ * walked once, the repeat going to skip(). Returns FERRY_OK,
  * FERRY_ECANCELLED or FERRY_ENOMEM.
  */
 int ferry__plan_walk(ferry__plan *plan, const ferry__target *targets, size_t ntargets,
-                     ferry_cancel *cancel, ferry__walk_fail_fn fail, void *arg);
+                     ferry_cancel *cancel, ferry__walk_fail_fn fail, ferry__walk_fail_fn skip,
+                     void *arg);
 
 /*
  * Resolves where each of spec's sources goes (cp -r rules unless dest_is_dir;

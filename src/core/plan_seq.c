@@ -4,8 +4,9 @@
  * A source that names no file but reads as a pattern is a sequence:
  * "/shots/sh010/comp.####.exr" stands for the frames of that pattern in
  * /shots/sh010. Its frames land directly in the destination directory, named
- * by the destination pattern (the source's, with --pad's digits) after
- * --renumber's shift. Without --frames, the frames asked for are every
+ * by the destination pattern (the source's, with --pad's digits), numbered
+ * by --renumber from its START in the order of the frames asked for (or
+ * shifted, with --keep-step). Without --frames, the frames asked for are every
  * frame on disk, and the gaps between the first and the last are missing
  * (unless the frames on disk are stepped on purpose: 1001-1100x2).
  *
@@ -193,8 +194,18 @@ static int check_on_disk(ferry__target *t, const seq_source *s, const ferry_fram
     if ((err = scan_frames(s, spec->roots, &v, &n, &have)))
         return ferry__error_os(ferry__code_of_errno(-err), -err, "read directory '%s'", s->dir);
     frames_free(v, n);
-    if (spec->renumber && !want && have.n)
+    if (spec->renumber && spec->keep_step && !want && have.n)
         t->shift = spec->renumber_start - have.r[0].start;
+    if (t->consecutive && !want && have.n) {
+        /* Numbered in the frames asked for: those from the first to the last on
+         * disk at their step, gaps included, so that a gap keeps its number. */
+        ferry_frameset all = {0};
+        ferry_frange r = {have.r[0].start, have.r[have.n - 1].end, ferry_seq_step(&have)};
+        all.r = &r;
+        all.n = 1;
+        if (!(t->frames = ferry_frameset_format(&all)))
+            rc = ferry__error(FERRY_ENOMEM, "out of memory");
+    }
     if (spec->require_complete) {
         if (have.n == 0) {
             rc = ferry__error(FERRY_ENOTFOUND, "no frames of '%s' found", t->src);
@@ -242,8 +253,12 @@ int ferry__seq_target(ferry__target *t, const char *src, const char *dest,
             rc = ferry__error(FERRY_ENOMEM, "out of memory");
             goto out;
         }
-        if (spec->renumber && want.n)
+        if (spec->renumber && spec->keep_step && want.n)
             t->shift = spec->renumber_start - want.r[0].start;
+    }
+    if (spec->renumber && !spec->keep_step) {
+        t->consecutive = true;
+        t->shift = spec->renumber_start;
     }
     if (spec->require_complete || (spec->renumber && !spec->frames))
         rc = check_on_disk(t, &s, spec->frames ? &want : NULL, spec);
@@ -253,6 +268,23 @@ out:
     return rc;
 }
 
+/*
+ * The rank of frame f among the frames of fs (0 for its first), f being one of
+ * them: ranges are in order, and so are the frames asked for, so a cursor
+ * (*ri, *before: the range, and the count of frames in the ranges before it)
+ * moves forward only.
+ */
+static uint64_t frame_rank(const ferry_frameset *fs, int64_t f, size_t *ri, uint64_t *before)
+{
+    if (*ri >= fs->n || f < fs->r[*ri].start)
+        *ri = 0, *before = 0;
+    while (*ri + 1 < fs->n && f > fs->r[*ri].end) {
+        *before += (uint64_t)((fs->r[*ri].end - fs->r[*ri].start) / fs->r[*ri].step) + 1;
+        (*ri)++;
+    }
+    return *before + (uint64_t)((f - fs->r[*ri].start) / fs->r[*ri].step);
+}
+
 /* Plans the frames on disk that were asked for, in frame order. */
 static int plan_frames(ferry__plan *plan, const ferry__target *t, const seq_source *s,
                        const frame_file *v, size_t n, const ferry_frameset *want, size_t si,
@@ -260,6 +292,8 @@ static int plan_frames(ferry__plan *plan, const ferry__target *t, const seq_sour
 {
     ferry_pattern dp;
     uint32_t di;
+    size_t ri = 0;
+    uint64_t before = 0;
     int rc;
 
     if ((rc = ferry_pattern_parse(t->dest_name, &dp)))
@@ -286,8 +320,10 @@ static int plan_frames(ferry__plan *plan, const ferry__target *t, const seq_sour
             free(path);
             continue;
         }
-        if ((rc = ferry__plan_add_entry(plan, path, ferry_pattern_frame(&dp, v[i].frame + t->shift),
-                                        di, &st)))
+        int64_t num = t->consecutive && want
+                          ? t->shift + (int64_t)frame_rank(want, v[i].frame, &ri, &before)
+                          : v[i].frame + t->shift;
+        if ((rc = ferry__plan_add_entry(plan, path, ferry_pattern_frame(&dp, num), di, &st)))
             break;
         ferry__seqplan *sp = &plan->seqs[si];
         ferry__entry *e = &plan->entries[plan->nentries - 1];

@@ -424,3 +424,31 @@ int ferry__mkdir_p_in(const ferry_roots *r, const char *path, mode_t mode)
     close(fd);
     return 0;
 }
+
+int ferry__open_below(const ferry_roots *r, const char *path, size_t base_len, int flags)
+{
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                           .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH};
+    const char *rel = path + base_len;
+    int base = AT_FDCWD, fd, err;
+
+    while (*rel == '/')
+        rel++;
+    if (!*rel || (base_len == 0 && (r || path[0] == '/')))
+        return ferry__open_in(r, path, flags, 0);
+    if (base_len > 0) {
+        char *dir = strndup(path, base_len);
+        if (!dir)
+            return as_syscall(-ENOMEM);
+        base = ferry__open_in(r, dir, O_PATH | O_DIRECTORY, 0);
+        free(dir);
+        if (base < 0)
+            return -1;
+    }
+    fd = (int)syscall(SYS_openat2, base, rel, &how, sizeof(how));
+    err = errno;
+    if (base >= 0)
+        close(base);
+    errno = err;
+    return fd;
+}

@@ -30,6 +30,15 @@ int ferry__rmdir_in(const ferry_roots *r, const char *path);
 ssize_t ferry__readlink_in(const ferry_roots *r, const char *path, char *buf, size_t len);
 int ferry__mkdir_p_in(const ferry_roots *r, const char *path, mode_t mode);
 
+/*
+ * Opens path, a destination directory, following symlinks only in its first
+ * base_len bytes (the destination as the user named it, which cp follows
+ * too). Below that no symlink is followed (openat2 RESOLVE_NO_SYMLINKS |
+ * RESOLVE_BENEATH): a link there fails the call with ELOOP, so that a link
+ * already in the destination tree never leads a copy out of it.
+ */
+int ferry__open_below(const ferry_roots *r, const char *path, size_t base_len, int flags);
+
 /* strerror(err), except EXDEV under roots: the path leads outside them. */
 const char *ferry__strerror_in(const ferry_roots *r, int err);
 

@@ -34,8 +34,7 @@ int ferry__dir_fd(ferry__worker *w, uint32_t idx, int *fd)
     }
     if (w->dir_fd >= 0)
         ferry__close(w->dir_fd);
-    w->dir_fd = ferry__open_in(w->job->spec.roots, w->job->plan.dirs[idx].path,
-                               O_RDONLY | O_DIRECTORY, 0);
+    w->dir_fd = ferry__dir_open(w->job, &w->job->plan.dirs[idx], O_RDONLY | O_DIRECTORY);
     if (w->dir_fd < 0)
         return -errno;
     w->dir_idx = idx;
@@ -332,6 +331,15 @@ static void copy_file(ferry__worker *w, size_t idx, int dirfd)
         fail_os(job, e, "stat", e->src, errno);
         goto discard;
     }
+    if (!changed(&st0, &st1) && st1.st_size == 0 && res.copied > 0) {
+        /* procfs, sysfs, some FUSE files: content made up on read. */
+        char *msg = ferry__strfmt("size changed while reading '%s': the file reports size 0, "
+                                  "like those in /proc, yet %llu bytes were read; not copied",
+                                  e->src, (unsigned long long)res.copied);
+        ferry__file_failed(job, e, msg ? msg : "size changed while reading");
+        free(msg);
+        goto discard;
+    }
     if (changed(&st0, &st1) || res.copied != (uint64_t)st1.st_size) {
         char *msg = ferry__strfmt("source changed during copy: '%s'", e->src);
         ferry__file_failed(job, e, msg ? msg : "source changed during copy");
@@ -448,6 +456,10 @@ void ferry__do_entry(ferry__worker *w, size_t idx)
 
     if (d->error) {
         ferry__file_failed(job, e, d->error);
+        return;
+    }
+    if (d->skipped) {
+        ferry__file_skipped(job, e, d->skipped);
         return;
     }
     if (e->kind == FERRY__SPECIAL) {

@@ -384,7 +384,8 @@ static int spec_sequence(json_t *o, ferry_job_spec *spec, req_error *err)
             return refuse(err, 400, "pad: digits of the frame numbers, 1 to 18");
         spec->pad = (int)json_integer_value(pad);
     }
-    if (flag(o, "require_complete", &spec->require_complete, err) < 0 ||
+    if (flag(o, "keep_step", &spec->keep_step, err) < 0 ||
+        flag(o, "require_complete", &spec->require_complete, err) < 0 ||
         flag(o, "check_exr", &spec->check_exr, err) < 0)
         return -1;
     return 0;

@@ -4,21 +4,20 @@
 // of a cancel, and resume after a crash. Screenshots go to build/screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync, truncateSync, readdirSync, existsSync, statSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readdirSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { tempTree, startDaemon, listAll, cleanup, sleep, writeRandom } from '../system/daemon_lib.mjs';
+import { tempTree, startDaemon, listAll, cleanup, sleep, writeRandom, allocated } from '../system/daemon_lib.mjs';
 import { launch, watch, SHOTS, LAPTOP, WIDE } from './browser_lib.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>.exr';
 const t = tempTree();
-const sparse = (path, size) => { writeFileSync(path, ''); truncateSync(path, size); };
 const plate = join(t.root, 'plate.mov');
-sparse(plate, 500 * 1000 * 1000);
+allocated(plate, 500 * 1000 * 1000);
 const crash = join(t.root, 'crash.mov');
-sparse(crash, 40 * 1024 * 1024);
+allocated(crash, 40 * 1024 * 1024);
 const seq = join(t.root, 'sh010');
 mkdirSync(seq);
-for (let f = 1001; f <= 1781; f++) sparse(join(seq, `sh010_comp.${f}.exr`), 800 * 1000);
+for (let f = 1001; f <= 1781; f++) allocated(join(seq, `sh010_comp.${f}.exr`), 800 * 1000);
 const xssDir = join(t.root, 'odd');
 mkdirSync(xssDir);
 writeRandom(join(xssDir, XSS), 3 * 1024 * 1024);

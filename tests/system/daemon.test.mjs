@@ -4,18 +4,17 @@
 // client, and a restart with a running job (interrupted, then resumed).
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync, mkdirSync, symlinkSync, truncateSync, existsSync, statSync, readFileSync, readdirSync } from 'node:fs';
+import { writeFileSync, mkdirSync, symlinkSync, existsSync, statSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import { tempTree, startDaemon, writeRandom, collect, opened, listAll, cleanup, sleep } from './daemon_lib.mjs';
+import { tempTree, startDaemon, writeRandom, allocated, collect, opened, listAll, cleanup, sleep } from './daemon_lib.mjs';
 
 const t = tempTree();
 const src = join(t.root, 'src');
 mkdirSync(src);
 writeRandom(join(src, 'small.bin'), 100000);
 const big = join(t.root, 'big.plate');
-writeFileSync(big, '');
-truncateSync(big, 200 * 1024 * 1024);
+allocated(big, 200 * 1024 * 1024);
 const seq = join(t.root, 'seq');
 mkdirSync(seq);
 for (let f = 1001; f <= 1040; f++) writeRandom(join(seq, `sh010.${f}.exr`), 50000);
@@ -411,8 +410,7 @@ test('an idle daemon sleeps: no thread wakes while no job runs; the next job has
     for (const [k, n] of Object.entries(before))
       if (k in after) assert.ok(after[k] - n <= 4, `${k} woke ${after[k] - n} times in 2 s`);
     const plate = join(t2.root, 'plate');
-    writeFileSync(plate, '');
-    truncateSync(plate, 100 * 1024 * 1024);
+    allocated(plate, 100 * 1024 * 1024);
     const j = (await d2.api('POST', '/api/jobs', { sources: [plate], dest: join(t2.root, 'out'), bwlimit: '40M' })).json;
     await sleep(1000);
     await d2.api('POST', `/api/jobs/${j.id}/cancel`);
@@ -494,8 +492,7 @@ test('--realtime: the service loop alone at SCHED_FIFO, the threads it starts no
     assert.match(metrics, /ferry_service_realtime 1/);
     assert.deepEqual(sched(d2.proc.pid), { prio: 1, policy: 1 }, 'the service thread: SCHED_FIFO 1');
     const plate = join(t2.root, 'plate');
-    writeFileSync(plate, '');
-    truncateSync(plate, 100 * 1024 * 1024);
+    allocated(plate, 100 * 1024 * 1024);
     const j = (await d2.api('POST', '/api/jobs', { sources: [plate], dest: join(t2.root, 'out'), bwlimit: '10M' })).json;
     let runner = null;
     for (let i = 0; i < 200 && !runner; i++) {

@@ -1,6 +1,6 @@
 // tests/system/daemon_lib.mjs: a real `ferry serve` on 127.0.0.1 (random port)
 // with a fresh root and state directory, and small clients for its API.
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, existsSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,16 @@ export function tempTree() {
 
 export function writeRandom(path, size) {
   writeFileSync(path, randomBytes(size));
+}
+
+// A file of size bytes, made at once but not sparse (ferry skips holes, so a
+// sparse file would copy in no time): fallocate, else written zeros.
+export function allocated(path, size) {
+  try {
+    execFileSync('fallocate', ['-l', String(size), path], { stdio: 'ignore' });
+  } catch {
+    writeFileSync(path, Buffer.alloc(size));
+  }
 }
 
 // Starts the daemon; resolves when it printed its URL. opts.nofile: its

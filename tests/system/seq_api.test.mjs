@@ -52,6 +52,20 @@ test('a pattern with frames, renumber and pad: the frames land renamed; the summ
   assert.deepEqual(list.json.jobs.find((j) => j.id === job.id).sequences, job.sequences, 'the list carries it too');
 });
 
+test('renumber numbers a stepped selection 1, 2, 3; keep_step shifts it', async () => {
+  const dest = join(t.root, 'out1b');
+  const r = await d.api('POST', '/api/jobs', { sources: [join(shot, 'comp.####.exr')], dest, frames: '1001-1009x2', renumber: 1, pad: 3, fsync: false });
+  assert.equal(r.status, 201, r.text);
+  assert.equal((await finished(r.json.id)).state, 'done');
+  assert.deepEqual(readdirSync(dest).sort(), ['comp.001.exr', 'comp.002.exr', 'comp.003.exr', 'comp.004.exr', 'comp.005.exr']);
+  assert.equal(readFileSync(join(dest, 'comp.004.exr'), 'utf8'), 'frame 1007');
+  const dest2 = join(t.root, 'out1c');
+  const k = await d.api('POST', '/api/jobs', { sources: [join(shot, 'comp.####.exr')], dest: dest2, frames: '1001-1009x2', renumber: 1, keep_step: true, pad: 3, fsync: false });
+  assert.equal(k.status, 201, k.text);
+  assert.equal((await finished(k.json.id)).state, 'done');
+  assert.deepEqual(readdirSync(dest2).sort(), ['comp.001.exr', 'comp.003.exr', 'comp.005.exr', 'comp.007.exr', 'comp.009.exr']);
+});
+
 test('every frame on disk: the gap is missing; WebSocket pushes carry the summary', async () => {
   const ws = d.ws();
   const msgs = [];
@@ -108,6 +122,8 @@ test('the roots are checked on the pattern\'s directory; bad options name their 
     [{ sources: [join(shot, 'comp.####.exr')], renumber: 1.5 }, 400, /^renumber: /],
     [{ sources: [join(shot, 'comp.####.exr')], require_complete: 'yes' }, 400, /^require_complete: /],
     [{ sources: [join(shot, 'comp.####.exr')], check_exr: 1 }, 400, /^check_exr: /],
+    [{ sources: [join(shot, 'comp.####.exr')], renumber: 1, keep_step: 'yes' }, 400, /^keep_step: /],
+    [{ sources: [join(shot, 'comp.####.exr')], keep_step: true }, 400, /--keep-step applies with --renumber/],
     [{ sources: [join(shot, 'comp.1001.exr')], frames: '1-5' }, 400, /--frames applies to sequence sources/],
   ];
   for (const [body, status, re] of bad) {

@@ -43,6 +43,28 @@ expect_rc 0 "$FERRY" copy --renumber 101 'src/sh010/comp.####.exr' out4
 [ "$(cat out4/comp.0107.exr)" = "frame 1007" ] || fail "renumber shift"
 pass "--frames with a step, --renumber, --pad"
 
+# --renumber numbers a stepped selection consecutively (dailies: 1, 2, 3);
+# --keep-step shifts it instead; a stepped sequence on disk counts as stepped.
+expect_rc 0 "$FERRY" copy --frames 1007-1015x2 --renumber 1 --pad 3 'src/sh010/comp.####.exr' out4b
+[ "$(ls out4b | tr '\n' ' ')" = "comp.001.exr comp.002.exr comp.003.exr comp.004.exr comp.005.exr " ] \
+    || { ls out4b; fail "--renumber 1 of 1007-1015x2 gives 1 to 5"; }
+[ "$(cat out4b/comp.004.exr)" = "frame 1013" ] || fail "consecutive renumbering: content"
+# A missing frame (1005) keeps its number free: the others do not move.
+expect_rc 0 "$FERRY" copy --frames 1001-1009x2 --renumber 1 --pad 3 'src/sh010/comp.####.exr' out4f
+[ "$(ls out4f | tr '\n' ' ')" = "comp.001.exr comp.002.exr comp.004.exr comp.005.exr " ] \
+    || { ls out4f; fail "a missing frame keeps its number"; }
+expect_rc 0 "$FERRY" copy --frames 1001-1009x2 --renumber 1 --keep-step --pad 3 'src/sh010/comp.####.exr' out4c
+[ "$(ls out4c | tr '\n' ' ')" = "comp.001.exr comp.003.exr comp.007.exr comp.009.exr " ] \
+    || { ls out4c; fail "--keep-step keeps the step"; }
+mkdir -p src/sh015
+for f in 1001 1003 1005 1007; do printf 'frame %s\n' "$f" >"src/sh015/bg.$f.exr"; done
+expect_rc 0 "$FERRY" copy --renumber 1 'src/sh015/bg.####.exr' out4d
+[ "$(ls out4d | tr '\n' ' ')" = "bg.0001.exr bg.0002.exr bg.0003.exr bg.0004.exr " ] \
+    || { ls out4d; fail "--renumber of a stepped sequence on disk"; }
+expect_rc 2 "$FERRY" copy --keep-step 'src/sh010/comp.####.exr' out4e
+expect_err "--keep-step applies with --renumber"
+pass "--renumber numbers consecutively; --keep-step shifts"
+
 # Unpadded sources; a frame wider than the padding.
 expect_rc 0 "$FERRY" copy --pad 4 'src/sh020/bg_@.tif' out5
 [ "$(ls out5 | tr '\n' ' ')" = "bg_0001.tif bg_0002.tif bg_0003.tif bg_0010.tif bg_0011.tif " ] \

@@ -155,7 +155,9 @@ static void one(const point *pt, int err, bool once, bool named, bool durable)
             done++;
             assert_int_equal(compare(ev->path, ev->dest), 0);
         } else if (ev->type == FERRY_EVENT_FILE && ev->result == FERRY_FILE_FAILED) {
-            failed++;
+            /* A directory that could not be made has its own result: not a file. */
+            if (!ev->path || strcmp(ev->path, src))
+                failed++;
             assert_non_null(ev->message);
             if (!strstr(ev->message, strerror(err))) {
                 print_error("point %s errno %s: cause '%s' lacks the errno text\n", pt->point,
@@ -288,7 +290,8 @@ static void test_cancel_while_writeback_waits(void **state)
     snprintf(dest, sizeof(dest), "%s/out-kick", base);
     snprintf(state_dir, sizeof(state_dir), "%s/state", base);
     assert_true((fd = open(src, O_WRONLY | O_CREAT | O_TRUNC, 0644)) >= 0);
-    assert_int_equal(ftruncate(fd, 40 << 20), 0); /* read as zeros, written as data */
+    /* Allocated, read as zeros, written as data: not a hole, which the copy would skip. */
+    assert_int_equal(posix_fallocate(fd, 0, 40 << 20), 0);
     assert_int_equal(close(fd), 0);
     ferry_manager_opts_init(&mo);
     mo.state_dir = state_dir;
