@@ -422,6 +422,7 @@ async function submitForm(ev) {
       if (!/^\d+$/.test(v)) { showErrors(`${f}: a whole number`); return; }
       body[f] = Number(v);
     }
+    if ($('keep-step').checked && body.renumber !== undefined) body.keep_step = true;
     if ($('check-exr').checked) body.check_exr = true;
   }
   if ($('bwlimit').value.trim()) body.bwlimit = $('bwlimit').value.trim();

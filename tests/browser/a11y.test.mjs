@@ -7,17 +7,16 @@
 // nothing it would be refused. Screenshots of each state go to build/screenshots.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, truncateSync, mkdirSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { tempTree, startDaemon, cleanup } from '../system/daemon_lib.mjs';
+import { tempTree, startDaemon, cleanup, allocated } from '../system/daemon_lib.mjs';
 import { launch, watch, SHOTS } from './browser_lib.mjs';
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const t = tempTree();
 const plate = join(t.root, 'plate.mov');
-writeFileSync(plate, '');
-truncateSync(plate, 500 * 2 ** 20); // sparse: quick to make, slow enough to cancel at bwlimit
+allocated(plate, 500 * 2 ** 20); // allocated, not a hole (holes are skipped): slow enough to cancel at bwlimit
 const shot = join(t.root, 'shots', 'sh010');
 mkdirSync(shot, { recursive: true });
 for (let f = 1001; f <= 1008; f++) writeFileSync(join(shot, `comp.${f}.exr`), `frame ${f}\n`);
@@ -216,7 +215,7 @@ test('the folder browser starts at the roots (shown under the form); a sequence 
   await page.click('[data-testid="browser-pick-here"]');
   assert.equal(await page.inputValue('[data-testid="dest-input"]'), t.root);
   await page.fill('[data-testid="dest-input"]', join(t.root, 'dailies'));
-  await page.fill('#frames', '1001-1004');
+  await page.fill('#frames', '1001-1007x2');
   await page.fill('#renumber', '1');
   await page.fill('#pad', '3');
   await page.setChecked('#check-exr', false);
@@ -224,10 +223,22 @@ test('the folder browser starts at the roots (shown under the form); a sequence 
   await page.fill('#bwlimit', '');
   await page.click('[data-testid="start-button"]');
   const body = (await req).postDataJSON();
-  assert.deepEqual({ frames: body.frames, renumber: body.renumber, pad: body.pad }, { frames: '1001-1004', renumber: 1, pad: 3 });
+  assert.deepEqual({ frames: body.frames, renumber: body.renumber, pad: body.pad, keep_step: body.keep_step },
+    { frames: '1001-1007x2', renumber: 1, pad: 3, keep_step: undefined });
   const id = JSON.parse(await (await (await req).response()).text()).id;
   await waitState(id, 'done');
+  // Numbered consecutively, as dailies want.
   assert.deepEqual(readdirSync(join(t.root, 'dailies')).sort(), ['comp.001.exr', 'comp.002.exr', 'comp.003.exr', 'comp.004.exr']);
+  // "keep the step": 1, 3, 5, 7.
+  await page.fill('[data-testid="dest-input"]', join(t.root, 'dailies-step'));
+  await page.setChecked('#keep-step', true);
+  const req2 = page.waitForRequest((r) => r.url().endsWith('/api/jobs') && r.method() === 'POST');
+  await page.click('[data-testid="start-button"]');
+  assert.equal((await req2).postDataJSON().keep_step, true);
+  const id2 = JSON.parse(await (await (await req2).response()).text()).id;
+  await waitState(id2, 'done');
+  assert.deepEqual(readdirSync(join(t.root, 'dailies-step')).sort(), ['comp.001.exr', 'comp.003.exr', 'comp.005.exr', 'comp.007.exr']);
+  await page.setChecked('#keep-step', false);
   // A plain source hides them again.
   await page.fill('[data-testid="source-input"]', plate);
   await page.waitForSelector('[data-testid="seq-options"][hidden]', { state: 'attached' });
