@@ -557,6 +557,9 @@ static void info_of_job(ferry_job_info *in, ferry_job *job)
                 in->nsources++;
     in->bytes_total = p.bytes_total;
     in->bytes_done = p.bytes_done;
+    in->bytes_copied = p.bytes_copied;
+    in->bytes_skipped = p.bytes_skipped;
+    in->files_not_attempted = p.files_not_attempted;
     in->files_total = p.files_total;
     in->files_done = p.files_done;
     in->files_skipped = p.files_skipped;
