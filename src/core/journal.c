@@ -327,14 +327,28 @@ static void recover(ferry__journal *j)
     j->ninterrupted = n;
 }
 
+/*
+ * The counters of a dead process's job, from the results it journalled in
+ * its last run (at or after started_at): its files committed, not the
+ * counters of its last state change (0/48 after a kill -9 with 12 done).
+ */
+#define RESULTS_OF(state, what)                                                                \
+    "(SELECT COALESCE(SUM(" what "),0) FROM files WHERE job_id=jobs.id AND state" state        \
+    " AND at>=COALESCE(jobs.started_at,0))"
+
 void ferry__journal_mark_interrupted(ferry__journal *j)
 {
     sqlite3_stmt *up = NULL;
 
     pthread_mutex_lock(&j->lock);
     sqlite3_prepare_v2(j->db,
-                       "UPDATE jobs SET state='interrupted', finished_at=?2 WHERE id=?1 AND "
-                       "state IN ('running','queued')",
+                       "UPDATE jobs SET state='interrupted', finished_at=?2,"
+                       " files_done=" RESULTS_OF("='done'", "COALESCE(n,1)") ","
+                       " files_skipped=" RESULTS_OF("='skipped'", "COALESCE(n,1)") ","
+                       " files_failed=" RESULTS_OF("='failed'", "COALESCE(n,1)") ","
+                       " bytes_done=" RESULTS_OF(" IN ('done','skipped')", "bytes") ","
+                       " bytes_skipped=" RESULTS_OF("='skipped'", "bytes") ""
+                       " WHERE id=?1 AND state IN ('running','queued')",
                        -1, &up, NULL);
     for (size_t i = 0; up && i < j->ninterrupted; i++) {
         sqlite3_bind_text(up, 1, j->interrupted[i], -1, SQLITE_STATIC);
@@ -489,6 +503,9 @@ static void write_batch(ferry__journal *j, ferry_event **evs, size_t n)
                 k++;
             if (ins.row && ins.pack)
                 write_run(j, &ins, evs + i, k - i);
+            /* Totals and counts as they stand, not only at state changes. */
+            if (k == n || strcmp(evs[k]->job_id, ev->job_id))
+                write_counters(j, ev->job_id);
             continue;
         }
         if (ev->type == FERRY_EVENT_STATE)
