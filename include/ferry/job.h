@@ -77,8 +77,8 @@ typedef struct {
     uint64_t files_total;    /* entries planned (files, symlinks, special files) */
     uint64_t files_done, files_skipped, files_failed;
     uint64_t files_not_attempted; /* once ended: never started, or dropped unfinished by a cancel
-                              * or a full disk (total = done + skipped + failed + this) */
-    uint64_t rate_bps;       /* bytes that moved per second, over the last few seconds */
+                                   * or a full disk (total = done + skipped + failed + this) */
+    uint64_t rate_bps;            /* bytes that moved per second, over the last few seconds */
     int64_t eta_s;           /* -1 when unknown */
     uint64_t elapsed_ns;
     int64_t cancel_latency_us; /* cancel request -> last worker stopped; -1 if n/a */

@@ -711,8 +711,7 @@ void ferry_job_progress(ferry_job *job, ferry_progress *out)
     out->bytes_copied = atomic_load(&job->bytes_moved);
     out->bytes_skipped = atomic_load(&job->bytes_skipped);
     out->bytes_done = out->bytes_copied + out->bytes_skipped;
-    out->files_total =
-        out->planned ? job->files_planned + atomic_load(&job->files_walk_failed) : 0;
+    out->files_total = out->planned ? job->files_planned + atomic_load(&job->files_walk_failed) : 0;
     out->files_done = atomic_load(&job->files_done);
     out->files_skipped = atomic_load(&job->files_skipped);
     out->files_failed = atomic_load(&job->files_failed);

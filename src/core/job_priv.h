@@ -73,8 +73,8 @@ struct ferry_job {
     _Atomic int64_t bytes_total_adj; /* failed files and sources that changed size */
     _Atomic uint64_t files_done, files_skipped, files_failed;
     _Atomic uint64_t files_walk_failed; /* sources the walk could not read (not in the plan) */
-    atomic_bool stopping;           /* a full disk: no file starts any more; those in flight
-                                     * finish or drop, queued ones are still named */
+    atomic_bool stopping;               /* a full disk: no file starts any more; those in flight
+                                         * finish or drop, queued ones are still named */
     const char *current;            /* points into the plan; under `lock` */
     _Atomic uint64_t stop_ns;       /* latest worker stop after a cancel */
     _Atomic uint64_t start_ns, end_ns;

@@ -150,8 +150,8 @@ static int add_skipped_column(ferry__journal *j)
     sqlite3_finalize(st);
     if (rc == SQLITE_OK)
         return 0;
-    sqlite3_exec(j->db, "ALTER TABLE jobs ADD COLUMN bytes_skipped INTEGER DEFAULT 0;", NULL,
-                 NULL, NULL);
+    sqlite3_exec(j->db, "ALTER TABLE jobs ADD COLUMN bytes_skipped INTEGER DEFAULT 0;", NULL, NULL,
+                 NULL);
     st = NULL;
     rc = sqlite3_prepare_v2(j->db, probe, -1, &st, NULL);
     sqlite3_finalize(st);
@@ -332,8 +332,8 @@ static void recover(ferry__journal *j)
  * its last run (at or after started_at): its files committed, not the
  * counters of its last state change (0/48 after a kill -9 with 12 done).
  */
-#define RESULTS_OF(state, what)                                                                \
-    "(SELECT COALESCE(SUM(" what "),0) FROM files WHERE job_id=jobs.id AND state" state        \
+#define RESULTS_OF(state, what)                                                                    \
+    "(SELECT COALESCE(SUM(" what "),0) FROM files WHERE job_id=jobs.id AND state" state            \
     " AND at>=COALESCE(jobs.started_at,0))"
 
 void ferry__journal_mark_interrupted(ferry__journal *j)
@@ -341,15 +341,17 @@ void ferry__journal_mark_interrupted(ferry__journal *j)
     sqlite3_stmt *up = NULL;
 
     pthread_mutex_lock(&j->lock);
+    /* clang-format off */
     sqlite3_prepare_v2(j->db,
                        "UPDATE jobs SET state='interrupted', finished_at=?2,"
                        " files_done=" RESULTS_OF("='done'", "COALESCE(n,1)") ","
                        " files_skipped=" RESULTS_OF("='skipped'", "COALESCE(n,1)") ","
                        " files_failed=" RESULTS_OF("='failed'", "COALESCE(n,1)") ","
                        " bytes_done=" RESULTS_OF(" IN ('done','skipped')", "bytes") ","
-                       " bytes_skipped=" RESULTS_OF("='skipped'", "bytes") ""
+                       " bytes_skipped=" RESULTS_OF("='skipped'", "bytes")
                        " WHERE id=?1 AND state IN ('running','queued')",
                        -1, &up, NULL);
+    /* clang-format on */
     for (size_t i = 0; up && i < j->ninterrupted; i++) {
         sqlite3_bind_text(up, 1, j->interrupted[i], -1, SQLITE_STATIC);
         sqlite3_bind_int64(up, 2, now_ms());
@@ -794,7 +796,8 @@ int ferry__journal_list(ferry__journal *j, const char *id, const char *state, co
 {
     static const char list_sql[] =
         "SELECT id,state,tag,spec,created_at,started_at,finished_at,bytes_total,bytes_done,"
-        "files_total,files_done,files_skipped,files_failed,error,cancel_latency_us,bytes_skipped FROM jobs"
+        "files_total,files_done,files_skipped,files_failed,error,cancel_latency_us,bytes_skipped "
+        "FROM jobs"
         " WHERE (?1 IS NULL OR state=?1) AND (?2 IS NULL OR tag=?2) AND (?3 IS NULL OR id=?3)"
         " ORDER BY created_at DESC, rowid DESC";
     sqlite3_stmt *st = NULL;

@@ -442,8 +442,7 @@ static int make_dest(const ferry_roots *roots, const char *dest)
  * and when a single directory source is copied to it (cp -r); a file or
  * several sources to a "dir/" that does not exist are refused, as cp does.
  */
-static int resolve_all(const ferry_job_spec *spec, const char *dest, bool into,
-                       ferry__target *t)
+static int resolve_all(const ferry_job_spec *spec, const char *dest, bool into, ferry__target *t)
 {
     int rc = FERRY_OK;
 

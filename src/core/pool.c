@@ -174,9 +174,8 @@ void ferry__pool_run(ferry__pool *pool, ferry_job *job)
         job->pool_attached = true;
         pthread_cond_broadcast(&pool->work);
     }
-    while (job->inflight > 0 ||
-           (job->pool_attached && !ferry__job_halted(job) &&
-            job->pool_next_entry < job->plan.nentries))
+    while (job->inflight > 0 || (job->pool_attached && !ferry__job_halted(job) &&
+                                 job->pool_next_entry < job->plan.nentries))
         pthread_cond_wait(&pool->idle, &pool->lock);
     if (job->pool_attached)
         ring_remove(pool, job);
