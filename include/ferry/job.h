@@ -74,10 +74,14 @@ typedef struct {
 typedef struct {
     ferry_job_state state;
     uint64_t bytes_total;    /* bytes of the regular files in the plan */
-    uint64_t bytes_done;     /* bytes copied and committed, plus skipped files */
+    uint64_t bytes_done;     /* bytes copied and committed, plus skipped files (progress) */
+    uint64_t bytes_copied;   /* bytes that moved: copied files, and the file in flight */
+    uint64_t bytes_skipped;  /* bytes of the files skipped (already at the destination) */
     uint64_t files_total;    /* entries planned (files, symlinks, special files) */
     uint64_t files_done, files_skipped, files_failed;
-    uint64_t rate_bps;       /* over the last few seconds */
+    uint64_t files_not_attempted; /* once ended: never started, or dropped unfinished by a cancel
+                                   * or a full disk (total = done + skipped + failed + this) */
+    uint64_t rate_bps;            /* bytes that moved per second, over the last few seconds */
     int64_t eta_s;           /* -1 when unknown */
     uint64_t elapsed_ns;
     int64_t cancel_latency_us; /* cancel request -> last worker stopped; -1 if n/a */

@@ -46,6 +46,8 @@ typedef struct {
     char *dest;
     int64_t created_at, started_at, finished_at;
     uint64_t bytes_total, bytes_done, files_total, files_done, files_skipped, files_failed;
+    uint64_t bytes_copied, bytes_skipped; /* bytes_done = the two (ferry_progress) */
+    uint64_t files_not_attempted;         /* of an ended job (ferry_progress) */
     char *error;
     int64_t cancel_latency_us; /* -1 if none */
     ferry_seq_summary *seqs;   /* sequence sources, for jobs of this process once planned */

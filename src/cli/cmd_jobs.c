@@ -126,10 +126,14 @@ static json_t *info_json(const ferry_job_info *in)
     json_object_set_new(o, "finished_at", json_integer(in->finished_at));
     json_object_set_new(o, "bytes_total", json_integer((json_int_t)in->bytes_total));
     json_object_set_new(o, "bytes_done", json_integer((json_int_t)in->bytes_done));
+    json_object_set_new(o, "bytes_copied", json_integer((json_int_t)in->bytes_copied));
+    json_object_set_new(o, "bytes_skipped", json_integer((json_int_t)in->bytes_skipped));
     json_object_set_new(o, "files_total", json_integer((json_int_t)in->files_total));
     json_object_set_new(o, "files_done", json_integer((json_int_t)in->files_done));
     json_object_set_new(o, "files_skipped", json_integer((json_int_t)in->files_skipped));
     json_object_set_new(o, "files_failed", json_integer((json_int_t)in->files_failed));
+    json_object_set_new(o, "files_not_attempted",
+                        json_integer((json_int_t)in->files_not_attempted));
     json_object_set_new(o, "error", in->error ? json_string(in->error) : json_null());
     json_object_set_new(o, "cancel_latency_us",
                         in->cancel_latency_us >= 0 ? json_integer(in->cancel_latency_us)
@@ -182,7 +186,7 @@ int cmd_jobs(int argc, char **argv)
             snprintf(files, sizeof(files), "%llu/%llu",
                      (unsigned long long)(v[i].files_done + v[i].files_skipped),
                      (unsigned long long)v[i].files_total);
-            ferry_size_format(v[i].bytes_done, bytes, sizeof(bytes));
+            ferry_size_format(v[i].bytes_copied, bytes, sizeof(bytes)); /* what moved */
             printf("%-10s  %-11s  %-12s  %13s  %10s  %-19s  %s\n", v[i].id,
                    ferry_job_state_name(v[i].state), v[i].tag ? cli_quote(v[i].tag) : "-", files,
                    bytes, when(v[i].created_at, t, sizeof(t)),

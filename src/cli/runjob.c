@@ -123,6 +123,21 @@ static void on_event(ferry_manager *m, const cli_output *out, const ferry_event 
     }
 }
 
+/* "; 13 skipped (10 MiB), 41 not attempted": the files not counted before. */
+static void summary_rest(const ferry_progress *p)
+{
+    char bytes[16];
+
+    if (p->files_skipped) {
+        ferry_size_format(p->bytes_skipped, bytes, sizeof(bytes));
+        fprintf(stderr, "; %llu skipped (%s)", (unsigned long long)p->files_skipped, bytes);
+    }
+    if (p->files_not_attempted)
+        fprintf(stderr, "%s%llu not attempted", p->files_skipped ? ", " : "; ",
+                (unsigned long long)p->files_not_attempted);
+}
+
+/* Bytes and rate count only what moved; every file is accounted for. */
 void cli_summary(const cli_output *out, const ferry_progress *p, const char *error)
 {
     char bytes[16], rate[16];
@@ -131,7 +146,7 @@ void cli_summary(const cli_output *out, const ferry_progress *p, const char *err
     if (out->json)
         return;
     progress_clear();
-    ferry_size_format(p->bytes_done, bytes, sizeof(bytes));
+    ferry_size_format(p->bytes_copied, bytes, sizeof(bytes));
     switch (p->state) {
     case FERRY_JOB_CANCELLED:
         fprintf(stderr, "cancelled: %llu of %llu files, %s; no partial files left\n",
@@ -139,19 +154,20 @@ void cli_summary(const cli_output *out, const ferry_progress *p, const char *err
                 (unsigned long long)p->files_total, bytes);
         break;
     case FERRY_JOB_FAILED:
-        fprintf(stderr, "failed: %s; %llu of %llu files copied, %llu failed\n",
+        fprintf(stderr, "failed: %s; %llu of %llu files copied (%s), %llu failed",
                 error ? error : "error", (unsigned long long)p->files_done,
-                (unsigned long long)p->files_total, (unsigned long long)p->files_failed);
+                (unsigned long long)p->files_total, bytes, (unsigned long long)p->files_failed);
+        summary_rest(p);
+        fputc('\n', stderr);
         break;
     default:
         if (out->quiet)
             break;
-        ferry_size_format(secs > 0 ? (uint64_t)((double)p->bytes_done / secs) : 0, rate,
+        ferry_size_format(secs > 0 ? (uint64_t)((double)p->bytes_copied / secs) : 0, rate,
                           sizeof(rate));
         fprintf(stderr, "copied %llu files (%s) in %.1f s, %s/s", (unsigned long long)p->files_done,
                 bytes, secs, rate);
-        if (p->files_skipped)
-            fprintf(stderr, "; %llu skipped", (unsigned long long)p->files_skipped);
+        summary_rest(p);
         fputc('\n', stderr);
     }
 }

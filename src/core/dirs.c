@@ -85,8 +85,8 @@ static void dir_failed_os(ferry_job *job, ferry__dir *d, const char *op, int err
 {
     dir_failed(job, d,
                ferry__strfmt("%s '%s': %s", op, d->path, ferry__strerror_in(job->spec.roots, err)));
-    if (err == ENOSPC || err == EDQUOT)
-        ferry__job_fail(job, d->error ? d->error : "destination full");
+    if (err == ENOSPC || err == EDQUOT) /* a full disk stops the job: what is complete is kept */
+        ferry__job_stop(job, d->error ? d->error : "destination full");
 }
 
 /* The copy of directory i is made as alt instead: it and the paths below it. */

@@ -277,6 +277,21 @@ void ferry__job_fail(ferry_job *job, const char *why)
     }
 }
 
+bool ferry__job_stop(ferry_job *job, const char *why)
+{
+    if (atomic_exchange(&job->stopping, true))
+        return false;
+    set_error(job, why);
+    if (job->pool)
+        ferry__pool_kick(job->pool);
+    return true;
+}
+
+bool ferry__job_halted(ferry_job *job)
+{
+    return ferry_cancel_is_set(job->cancel) || atomic_load(&job->stopping);
+}
+
 void ferry__set_current(ferry_job *job, const char *path)
 {
     pthread_mutex_lock(&job->lock);
@@ -321,6 +336,7 @@ static void walk_failed(void *arg, const char *path, const char *msg)
     ferry__entry e = {.src = (char *)path, .dir = UINT32_MAX};
 
     atomic_fetch_add(&job->files_failed, 1);
+    atomic_fetch_add(&job->files_walk_failed, 1);
     publish_file(job, &e, FERRY_FILE_FAILED, NULL, msg);
 }
 
@@ -450,7 +466,10 @@ static void finish(ferry_job *job)
         sync_names(job);
 
     uint64_t failed = atomic_load(&job->files_failed);
-    if (failed > 0) {
+    if (atomic_load(&job->stopping)) {
+        if (atomic_compare_exchange_strong(&job->state, &s, FERRY_JOB_FAILED))
+            publish_state(job, FERRY_JOB_FAILED, job->error);
+    } else if (failed > 0) {
         char *msg = ferry__strfmt("%llu file%s failed", (unsigned long long)failed,
                                   failed == 1 ? "" : "s");
         set_error(job, msg ? msg : "some files failed");
@@ -694,19 +713,25 @@ void ferry_job_progress(ferry_job *job, ferry_progress *out)
     out->planned = atomic_load(&job->planned);
     total = out->planned ? (int64_t)job->bytes_planned + atomic_load(&job->bytes_total_adj) : 0;
     out->bytes_total = total > 0 ? (uint64_t)total : 0;
-    out->bytes_done = atomic_load(&job->bytes_moved) + atomic_load(&job->bytes_skipped);
-    out->files_total = out->planned ? job->files_planned : 0;
+    out->bytes_copied = atomic_load(&job->bytes_moved);
+    out->bytes_skipped = atomic_load(&job->bytes_skipped);
+    out->bytes_done = out->bytes_copied + out->bytes_skipped;
+    out->files_total = out->planned ? job->files_planned + atomic_load(&job->files_walk_failed) : 0;
     out->files_done = atomic_load(&job->files_done);
     out->files_skipped = atomic_load(&job->files_skipped);
     out->files_failed = atomic_load(&job->files_failed);
+    /* Once it has ended, every file is copied, skipped, failed or this. */
+    uint64_t accounted = out->files_done + out->files_skipped + out->files_failed;
+    out->files_not_attempted =
+        end && out->files_total > accounted ? out->files_total - accounted : 0;
     out->elapsed_ns = start ? (end ? end : now) - start : 0;
     out->cancel_latency_us = atomic_load(&job->cancel_latency_us);
     out->started_at_ms = atomic_load(&job->started_at_ms);
     out->ended_at_ms = atomic_load(&job->ended_at_ms);
-    out->rate_bps = (start && !end) ? sample_rate(job, now, out->bytes_done) : 0;
+    /* Only what moved: skipped files cost no time (a re-run is not 21 GiB/s). */
+    out->rate_bps = (start && !end) ? sample_rate(job, now, out->bytes_copied) : 0;
     if (out->rate_bps == 0 && out->elapsed_ns > 0)
-        out->rate_bps = (uint64_t)((double)atomic_load(&job->bytes_moved) * 1e9 /
-                                   (double)out->elapsed_ns);
+        out->rate_bps = (uint64_t)((double)out->bytes_copied * 1e9 / (double)out->elapsed_ns);
     out->eta_s = -1;
     if (out->state == FERRY_JOB_RUNNING && out->planned && out->rate_bps > 0 &&
         out->bytes_total >= out->bytes_done && !end)

@@ -72,6 +72,9 @@ struct ferry_job {
     _Atomic uint64_t bytes_skipped;
     _Atomic int64_t bytes_total_adj; /* failed files and sources that changed size */
     _Atomic uint64_t files_done, files_skipped, files_failed;
+    _Atomic uint64_t files_walk_failed; /* sources the walk could not read (not in the plan) */
+    atomic_bool stopping;               /* a full disk: no file starts any more; those in flight
+                                         * finish or drop, queued ones are still named */
     const char *current;            /* points into the plan; under `lock` */
     _Atomic uint64_t stop_ns;       /* latest worker stop after a cancel */
     _Atomic uint64_t start_ns, end_ns;
@@ -155,8 +158,16 @@ void ferry__pending_free(ferry__pending *p);
 void ferry__file_done(ferry_job *job, const ferry__entry *e, const char *name);
 void ferry__file_skipped(ferry_job *job, const ferry__entry *e, const char *why);
 void ferry__file_failed(ferry_job *job, const ferry__entry *e, const char *why);
-/* Fails the whole job (disk full, out of memory): stops every worker. */
+/* Fails the whole job (out of memory): stops every worker, drops what is queued. */
 void ferry__job_fail(ferry_job *job, const char *why);
+/*
+ * Stops the job for a full destination, as cp would have left it: no file
+ * starts any more, complete ones are still named, the job ends failed with
+ * why. True for the first call only (the one whose file carries the cause).
+ */
+bool ferry__job_stop(ferry_job *job, const char *why);
+/* No file of the job is to start: cancelled, failed or stopped. */
+bool ferry__job_halted(ferry_job *job);
 /* Drops a temp: a cancelled one's descriptor is kept for ferry_job_take_discards. */
 void ferry__discard(ferry_job *job, ferry__temp *t, int dirfd, uint64_t copied);
 /* Names the file a worker just started (progress shows it). */

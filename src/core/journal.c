@@ -91,7 +91,7 @@ static const char schema[] =
     " bytes_total INTEGER DEFAULT 0, bytes_done INTEGER DEFAULT 0,"
     " files_total INTEGER DEFAULT 0, files_done INTEGER DEFAULT 0,"
     " files_skipped INTEGER DEFAULT 0, files_failed INTEGER DEFAULT 0,"
-    " error TEXT, cancel_latency_us INTEGER);"
+    " error TEXT, cancel_latency_us INTEGER, bytes_skipped INTEGER DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS files("
     " job_id TEXT NOT NULL, path TEXT NOT NULL, dest TEXT, state TEXT NOT NULL,"
     " error TEXT, bytes INTEGER, at INTEGER, n INTEGER, pack BLOB);"
@@ -140,6 +140,24 @@ static int add_pack_columns(ferry__journal *j)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* Journals of before bytes_skipped: adds it (0 for their jobs), as above. */
+static int add_skipped_column(ferry__journal *j)
+{
+    static const char probe[] = "SELECT bytes_skipped FROM jobs LIMIT 0";
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(j->db, probe, -1, &st, NULL);
+
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK)
+        return 0;
+    sqlite3_exec(j->db, "ALTER TABLE jobs ADD COLUMN bytes_skipped INTEGER DEFAULT 0;", NULL, NULL,
+                 NULL);
+    st = NULL;
+    rc = sqlite3_prepare_v2(j->db, probe, -1, &st, NULL);
+    sqlite3_finalize(st);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 /* --- opening, with corruption handled ---------------------------------- */
 
 /*
@@ -180,7 +198,7 @@ static int try_open(ferry__journal *j, const char *path)
                      NULL, NULL, NULL);
         if (wal_is_big(path))
             sqlite3_exec(j->db, "PRAGMA wal_checkpoint(PASSIVE);", NULL, NULL, NULL);
-        if (add_pack_columns(j) == 0)
+        if (add_pack_columns(j) == 0 && add_skipped_column(j) == 0)
             return 0;
     }
     sqlite3_free(err);
@@ -309,15 +327,31 @@ static void recover(ferry__journal *j)
     j->ninterrupted = n;
 }
 
+/*
+ * The counters of a dead process's job, from the results it journalled in
+ * its last run (at or after started_at): its files committed, not the
+ * counters of its last state change (0/48 after a kill -9 with 12 done).
+ */
+#define RESULTS_OF(state, what)                                                                    \
+    "(SELECT COALESCE(SUM(" what "),0) FROM files WHERE job_id=jobs.id AND state" state            \
+    " AND at>=COALESCE(jobs.started_at,0))"
+
 void ferry__journal_mark_interrupted(ferry__journal *j)
 {
     sqlite3_stmt *up = NULL;
 
     pthread_mutex_lock(&j->lock);
+    /* clang-format off */
     sqlite3_prepare_v2(j->db,
-                       "UPDATE jobs SET state='interrupted', finished_at=?2 WHERE id=?1 AND "
-                       "state IN ('running','queued')",
+                       "UPDATE jobs SET state='interrupted', finished_at=?2,"
+                       " files_done=" RESULTS_OF("='done'", "COALESCE(n,1)") ","
+                       " files_skipped=" RESULTS_OF("='skipped'", "COALESCE(n,1)") ","
+                       " files_failed=" RESULTS_OF("='failed'", "COALESCE(n,1)") ","
+                       " bytes_done=" RESULTS_OF(" IN ('done','skipped')", "bytes") ","
+                       " bytes_skipped=" RESULTS_OF("='skipped'", "bytes")
+                       " WHERE id=?1 AND state IN ('running','queued')",
                        -1, &up, NULL);
+    /* clang-format on */
     for (size_t i = 0; up && i < j->ninterrupted; i++) {
         sqlite3_bind_text(up, 1, j->interrupted[i], -1, SQLITE_STATIC);
         sqlite3_bind_int64(up, 2, now_ms());
@@ -354,7 +388,7 @@ static void write_counters(ferry__journal *j, const char *id)
 {
     static const char sql[] =
         "UPDATE jobs SET bytes_total=?2, bytes_done=?3, files_total=?4, files_done=?5,"
-        " files_skipped=?6, files_failed=?7, cancel_latency_us=?8 WHERE id=?1";
+        " files_skipped=?6, files_failed=?7, cancel_latency_us=?8, bytes_skipped=?9 WHERE id=?1";
     ferry_progress p;
     sqlite3_stmt *st;
 
@@ -371,6 +405,7 @@ static void write_counters(ferry__journal *j, const char *id)
     sqlite3_bind_int64(st, 7, (int64_t)p.files_failed);
     if (p.cancel_latency_us >= 0)
         sqlite3_bind_int64(st, 8, p.cancel_latency_us);
+    sqlite3_bind_int64(st, 9, (int64_t)p.bytes_skipped);
     sqlite3_step(st);
     sqlite3_finalize(st);
 }
@@ -470,6 +505,9 @@ static void write_batch(ferry__journal *j, ferry_event **evs, size_t n)
                 k++;
             if (ins.row && ins.pack)
                 write_run(j, &ins, evs + i, k - i);
+            /* Totals and counts as they stand, not only at state changes. */
+            if (k == n || strcmp(evs[k]->job_id, ev->job_id))
+                write_counters(j, ev->job_id);
             continue;
         }
         if (ev->type == FERRY_EVENT_STATE)
@@ -745,6 +783,12 @@ static void info_of_row(ferry_job_info *in, sqlite3_stmt *st)
     in->error = col_dup(st, 13);
     in->cancel_latency_us =
         sqlite3_column_type(st, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 14);
+    in->bytes_skipped = (uint64_t)sqlite3_column_int64(st, 15);
+    in->bytes_copied = in->bytes_done > in->bytes_skipped ? in->bytes_done - in->bytes_skipped : 0;
+    uint64_t accounted = in->files_done + in->files_skipped + in->files_failed;
+    if (in->state != FERRY_JOB_QUEUED && in->state != FERRY_JOB_RUNNING &&
+        in->files_total > accounted)
+        in->files_not_attempted = in->files_total - accounted;
 }
 
 int ferry__journal_list(ferry__journal *j, const char *id, const char *state, const char *tag,
@@ -752,7 +796,8 @@ int ferry__journal_list(ferry__journal *j, const char *id, const char *state, co
 {
     static const char list_sql[] =
         "SELECT id,state,tag,spec,created_at,started_at,finished_at,bytes_total,bytes_done,"
-        "files_total,files_done,files_skipped,files_failed,error,cancel_latency_us FROM jobs"
+        "files_total,files_done,files_skipped,files_failed,error,cancel_latency_us,bytes_skipped "
+        "FROM jobs"
         " WHERE (?1 IS NULL OR state=?1) AND (?2 IS NULL OR tag=?2) AND (?3 IS NULL OR id=?3)"
         " ORDER BY created_at DESC, rowid DESC";
     sqlite3_stmt *st = NULL;

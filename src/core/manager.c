@@ -10,16 +10,20 @@
 #include "ferry/manager.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/commit.h"
 #include "core/job_priv.h"
 #include "core/journal.h"
 #include "core/pool.h"
+#include "core/roots_priv.h"
 #include "util/clock.h"
 #include "util/error.h"
 #include "util/array.h"
@@ -77,17 +81,38 @@ static bool progress_of(void *arg, const char *id, ferry_progress *out)
 
 /* --- specs as JSON, for the journal and resume ---------------------------- */
 
+/*
+ * A path as the journal keeps it: absolute, against the directory of the
+ * process that submits (a job is resumed from anywhere). Lexical: symlinks
+ * on the way are kept, as the user named them. A jansson string, or NULL.
+ */
+static json_t *abs_path(const char *cwd, const char *path)
+{
+    char *joined;
+    json_t *j;
+
+    if (path[0] == '/' || !cwd)
+        return json_string(path);
+    while (path[0] == '.' && path[1] == '/')
+        path += 2 + strspn(path + 2, "/");
+    joined = !strcmp(path, ".") || !*path ? strdup(cwd) : ferry__path_join(cwd, path);
+    j = joined ? json_string(joined) : NULL;
+    free(joined);
+    return j;
+}
+
 static char *spec_json(const ferry_job *job)
 {
     const ferry_job_spec *s = &job->spec;
     json_t *o = json_object(), *src = json_array(), *tg = json_array();
-    char *out;
+    char *out, *cwd = getcwd(NULL, 0);
 
     for (size_t i = 0; i < s->nsources; i++)
-        json_array_append_new(src, json_string(s->sources[i]));
+        json_array_append_new(src, abs_path(cwd, s->sources[i]));
     for (size_t i = 0; i < job->ntargets; i++) {
         const ferry__target *t = &job->targets[i];
-        json_t *a = json_pack("[sss]", t->src, t->dest_dir, t->dest_name);
+        json_t *a = json_pack("[ooo]", abs_path(cwd, t->src), abs_path(cwd, t->dest_dir),
+                              json_string(t->dest_name));
         if (a && t->seq) { /* [src, dir, name pattern, frames or null, shift, consecutive] */
             json_array_append_new(a, t->frames ? json_string(t->frames) : json_null());
             json_array_append_new(a, json_integer((json_int_t)t->shift));
@@ -96,7 +121,8 @@ static char *spec_json(const ferry_job *job)
         json_array_append_new(tg, a);
     }
     json_object_set_new(o, "sources", src);
-    json_object_set_new(o, "dest", json_string(s->dest));
+    json_object_set_new(o, "dest", abs_path(cwd, s->dest));
+    free(cwd);
     json_object_set_new(o, "dest_is_dir", json_boolean(s->dest_is_dir));
     json_object_set_new(o, "on_conflict", json_string(ferry_conflict_name(s->on_conflict)));
     json_object_set_new(o, "bwlimit", json_integer((json_int_t)s->bwlimit));
@@ -412,6 +438,40 @@ void ferry_manager_ids_free(char **ids, size_t n)
     free(ids);
 }
 
+/*
+ * A resumed job starts only when its sources and the directories they land
+ * in are there: a source gone, a relative path from another directory or a
+ * disk not mounted would otherwise end the job failed, 0 of 0, no longer
+ * resumable. The job stays as it was, and the cause is said.
+ */
+static int can_start(const ferry_job *job, const char *id)
+{
+    const ferry_roots *roots = job->spec.roots;
+    struct stat st;
+
+    for (size_t i = 0; i < job->ntargets; i++) {
+        const ferry__target *t = &job->targets[i];
+        char *src = t->seq ? ferry__path_dir(t->src) : strdup(t->src);
+        const char *what = t->seq ? "the directory of source" : "source";
+        int rc = FERRY_OK, fd;
+        if (!src)
+            return ferry__error(FERRY_ENOMEM, "out of memory");
+        if (ferry__lstat_in(roots, src, &st) < 0)
+            rc = ferry__error_os(ferry__code_of_errno(errno), errno,
+                                 "cannot resume job %s: %s '%s'", id, what, src);
+        else if ((fd = ferry__open_in(roots, t->dest_dir, O_PATH | O_DIRECTORY, 0)) < 0)
+            rc = ferry__error_os(ferry__code_of_errno(errno), errno,
+                                 "cannot resume job %s: destination directory '%s'", id,
+                                 t->dest_dir);
+        else
+            close(fd);
+        free(src);
+        if (rc)
+            return rc;
+    }
+    return FERRY_OK;
+}
+
 int ferry_manager_resume(ferry_manager *m, const char *id)
 {
     char *text = NULL;
@@ -439,6 +499,10 @@ int ferry_manager_resume(ferry_manager *m, const char *id)
     }
     rc = job_of_json(m, id, text, &job);
     free(text);
+    if (!rc && (rc = can_start(job, id))) {
+        job->finished = true;
+        ferry_job_free(job);
+    }
     if (rc)
         return rc;
     if ((rc = ferry__journal_set_state(m->journal, id, FERRY_JOB_QUEUED))) {
@@ -495,6 +559,9 @@ static void info_of_job(ferry_job_info *in, ferry_job *job)
                 in->nsources++;
     in->bytes_total = p.bytes_total;
     in->bytes_done = p.bytes_done;
+    in->bytes_copied = p.bytes_copied;
+    in->bytes_skipped = p.bytes_skipped;
+    in->files_not_attempted = p.files_not_attempted;
     in->files_total = p.files_total;
     in->files_done = p.files_done;
     in->files_skipped = p.files_skipped;

@@ -328,10 +328,32 @@ void ferry__targets_free(ferry__target *t, size_t n)
     free(t);
 }
 
-/* Refuses a directory copied to itself or beneath itself (cp: "into itself"). */
+/*
+ * The canonical form of a path that may not exist yet: realpath of its
+ * deepest existing ancestor, the missing rest appended. NULL when even that
+ * cannot be had (errno set).
+ */
+static char *real_or_planned(const char *path)
+{
+    char *r = realpath(path, NULL), *parent, *base, *rp, *out;
+
+    if (r || errno != ENOENT)
+        return r;
+    parent = ferry__path_dir(path);
+    base = ferry__path_base(path);
+    rp = parent && base && strcmp(parent, path) ? real_or_planned(parent) : NULL;
+    out = rp ? ferry__path_join(rp, base) : NULL;
+    free(parent);
+    free(base);
+    free(rp);
+    return out;
+}
+
+/* Refuses a directory copied to itself or beneath itself (cp: "into itself"),
+ * dest_dir existing or not (a destination made for the job). */
 static int check_not_into_itself(const char *src, const char *dest_dir, const char *name)
 {
-    char *rs = realpath(src, NULL), *rd = realpath(dest_dir, NULL);
+    char *rs = realpath(src, NULL), *rd = real_or_planned(dest_dir);
     int rc = FERRY_OK;
 
     if (rs && rd) {
@@ -339,7 +361,8 @@ static int check_not_into_itself(const char *src, const char *dest_dir, const ch
         char *target = ferry__path_join(rd, name);
         if (!target)
             rc = FERRY_ENOMEM;
-        else if (!strncmp(target, rs, ns) && (target[ns] == '/' || target[ns] == '\0'))
+        else if (!strncmp(target, rs, ns) &&
+                 (target[ns] == '/' || target[ns] == '\0' || !strcmp(rs, "/")))
             rc = ferry__error(FERRY_EINVAL, "cannot copy directory '%s' into itself ('%s')", src,
                               target);
         free(target);
@@ -404,68 +427,153 @@ static int check_seq_options(const ferry_job_spec *spec, size_t nseq)
     return FERRY_OK;
 }
 
+/* dest without its trailing slashes ("/" stays); *slash: it had some. */
+static char *strip_slashes(const char *dest, bool *slash)
+{
+    size_t n = strlen(dest);
+
+    *slash = false;
+    while (n > 1 && dest[n - 1] == '/') {
+        n--;
+        *slash = true;
+    }
+    return strndup(dest, n);
+}
+
+/*
+ * Makes the missing directories of dest (mkdir -p), after every check has
+ * passed; on failure removes again the levels it made, so that a refused job
+ * leaves the filesystem as it was.
+ */
+static int make_dest(const ferry_roots *roots, const char *dest)
+{
+    char *top = strdup(dest), *p;
+    struct stat st;
+    int err;
+
+    if (!top)
+        return ferry__error(FERRY_ENOMEM, "out of memory");
+    /* top: the highest missing level */
+    while ((p = strrchr(top, '/')) && p != top) {
+        *p = '\0';
+        if (ferry__lstat_in(roots, top, &st) == 0 || errno != ENOENT) {
+            *p = '/';
+            break;
+        }
+    }
+    /* A name the filesystem cannot hold fails before any level is made. */
+    err = strlen(dest) >= PATH_MAX ? -ENAMETOOLONG : 0;
+    for (const char *c = dest + strlen(top) - 1; !err && (c = strchr(c, '/'));)
+        if (strcspn(++c, "/") > NAME_MAX)
+            err = -ENAMETOOLONG;
+    if (!err)
+        err = ferry__mkdir_p_in(roots, dest, 0777);
+    if (err) {
+        char *level = strdup(dest);
+        for (size_t n = level ? strlen(level) : 0; level && n >= strlen(top); n--) {
+            if (level[n] == '/' || level[n] == '\0') {
+                level[n] = '\0';
+                ferry__rmdir_in(roots, level); /* only an empty level made just now */
+            }
+        }
+        free(level);
+    }
+    free(top);
+    if (err)
+        return ferry__error_os(ferry__code_of_errno(-err), -err,
+                               "create destination directory '%s'", dest);
+    return FERRY_OK;
+}
+
+/*
+ * Where the sources go, every check done first: nothing on disk changes
+ * unless all pass. A trailing slash on dest says "a directory": for a new
+ * one it is dropped when dest is made for the job (dest_is_dir, sequences)
+ * and when a single directory source is copied to it (cp -r); a file or
+ * several sources to a "dir/" that does not exist are refused, as cp does.
+ */
+static int resolve_all(const ferry_job_spec *spec, const char *dest, bool into, ferry__target *t)
+{
+    int rc = FERRY_OK;
+
+    for (size_t i = 0; i < spec->nsources && !rc; i++) {
+        if (ferry__is_seq_source(spec->sources[i]))
+            rc = ferry__seq_target(&t[i], spec->sources[i], dest, spec);
+        else
+            rc = resolve_one(&t[i], spec->sources[i], dest, into);
+    }
+    return rc;
+}
+
+static bool is_dir_path(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int ferry__plan_targets(const ferry_job_spec *spec, ferry__target **out, size_t *n)
 {
     const char *const *sources = spec->sources;
     size_t nsources = spec->nsources, nseq = 0;
-    const char *dest = spec->dest;
-    bool dest_is_dir = spec->dest_is_dir;
+    bool dest_is_dir = spec->dest_is_dir, slash, exists, is_dir, into;
+    char *dest = NULL;
+    ferry__target *t = NULL;
     struct stat st;
-    bool exists, is_dir, into;
-    ferry__target *t;
     int rc = FERRY_OK;
 
     if (nsources == 0)
         return ferry__error(FERRY_EINVAL, "no source given");
-    if (!dest || !*dest)
+    if (!spec->dest || !*spec->dest)
         return ferry__error(FERRY_EINVAL, "no destination given");
     for (size_t i = 0; i < nsources; i++)
         nseq += ferry__is_seq_source(sources[i]);
     if ((rc = check_seq_options(spec, nseq)))
         return rc;
+    if (!(dest = strip_slashes(spec->dest, &slash)))
+        return ferry__error(FERRY_ENOMEM, "out of memory");
     /* The frames of a sequence land directly in dest, which is a directory. */
     dest_is_dir = dest_is_dir || nseq > 0;
     exists = stat(dest, &st) == 0;
     is_dir = exists && S_ISDIR(st.st_mode);
-    if (!dest_is_dir && !exists && dest[strlen(dest) - 1] == '/') /* as cp: "dst/" is a dir */
-        return ferry__error(FERRY_EINVAL, "destination '%s' is not a directory (it does not exist)",
-                            dest);
-    if (dest_is_dir && !exists) {
-        int err = ferry__mkdir_p_in(spec->roots, dest, 0777);
-        if (err)
-            return ferry__error_os(ferry__code_of_errno(-err), -err,
-                                   "create destination directory '%s'", dest);
-        is_dir = exists = true;
+    if (!dest_is_dir && !exists && slash &&
+        !(nsources == 1 && is_dir_path(sources[0]))) { /* as cp: "dst/" is a dir */
+        rc = ferry__error(FERRY_EINVAL, "destination '%s' is not a directory (it does not exist)",
+                          spec->dest);
+        goto out;
     }
-    if (dest_is_dir && !is_dir)
-        return ferry__error(FERRY_EINVAL, "destination '%s' is not a directory", dest);
-    into = is_dir || nsources > 1;
-    if (into && !is_dir)
-        return ferry__error(FERRY_EINVAL, "destination '%s' is not a directory%s", dest,
-                            exists ? "" : " (it does not exist)");
+    if (dest_is_dir && exists && !is_dir) {
+        rc = ferry__error(FERRY_EINVAL, "destination '%s' is not a directory", spec->dest);
+        goto out;
+    }
+    into = dest_is_dir || is_dir || nsources > 1;
+    if (into && !dest_is_dir && !is_dir) {
+        rc = ferry__error(FERRY_EINVAL, "destination '%s' is not a directory%s", spec->dest,
+                          exists ? "" : " (it does not exist)");
+        goto out;
+    }
     if (!into) {
         char *parent = ferry__path_dir(dest);
-        bool ok = parent && stat(parent, &st) == 0 && S_ISDIR(st.st_mode);
-        if (!ok)
+        if (!parent || !is_dir_path(parent))
             rc = ferry__error(FERRY_ENOTFOUND, "cannot create '%s': directory '%s' does not exist",
                               dest, parent ? parent : "?");
         free(parent);
         if (rc)
-            return rc;
+            goto out;
     }
-    if (!(t = calloc(nsources, sizeof(*t))))
-        return ferry__error(FERRY_ENOMEM, "out of memory");
-    for (size_t i = 0; i < nsources && !rc; i++) {
-        if (ferry__is_seq_source(sources[i]))
-            rc = ferry__seq_target(&t[i], sources[i], dest, spec);
-        else
-            rc = resolve_one(&t[i], sources[i], dest, into);
+    if (!(t = calloc(nsources, sizeof(*t)))) {
+        rc = ferry__error(FERRY_ENOMEM, "out of memory");
+        goto out;
     }
+    if (!(rc = resolve_all(spec, dest, into, t)) && dest_is_dir && !exists)
+        rc = make_dest(spec->roots, dest);
     if (rc) {
         ferry__targets_free(t, nsources);
-        return rc;
+        goto out;
     }
     *out = t;
     *n = nsources;
-    return FERRY_OK;
+out:
+    free(dest);
+    return rc;
 }

@@ -47,7 +47,7 @@ static ferry_job *pick(ferry__pool *pool, size_t *idx)
     while (pool->ring) {
         ferry_job *job = pool->cursor ? pool->cursor : pool->ring;
         pool->cursor = job->pool_next; /* the next pick starts after this job */
-        if (!ferry_cancel_is_set(job->cancel) && job->pool_next_entry < job->plan.nentries) {
+        if (!ferry__job_halted(job) && job->pool_next_entry < job->plan.nentries) {
             *idx = job->pool_next_entry++;
             job->inflight++;
             return job;
@@ -105,7 +105,7 @@ static void *worker_main(void *arg)
         pthread_mutex_lock(&pool->lock);
         /* The runner waits only for the last worker of a job with nothing left. */
         if (--job->inflight == 0 &&
-            (job->pool_next_entry >= job->plan.nentries || ferry_cancel_is_set(job->cancel)))
+            (job->pool_next_entry >= job->plan.nentries || ferry__job_halted(job)))
             pthread_cond_broadcast(&pool->idle);
     }
     pthread_mutex_unlock(&pool->lock);
@@ -174,9 +174,8 @@ void ferry__pool_run(ferry__pool *pool, ferry_job *job)
         job->pool_attached = true;
         pthread_cond_broadcast(&pool->work);
     }
-    while (job->inflight > 0 ||
-           (job->pool_attached && !ferry_cancel_is_set(job->cancel) &&
-            job->pool_next_entry < job->plan.nentries))
+    while (job->inflight > 0 || (job->pool_attached && !ferry__job_halted(job) &&
+                                 job->pool_next_entry < job->plan.nentries))
         pthread_cond_wait(&pool->idle, &pool->lock);
     if (job->pool_attached)
         ring_remove(pool, job);

@@ -42,15 +42,19 @@ int ferry__dir_fd(ferry__worker *w, uint32_t idx, int *fd)
     return 0;
 }
 
-/* Reports a failure as "<op> '<path>': <errno text>". */
+/*
+ * Reports a failure as "<op> '<path>': <errno text>". A full destination
+ * stops the job: the first file to meet it fails with the cause; the others
+ * in flight that meet it too are dropped unreported, as the files not
+ * started: not attempted, the cause said once.
+ */
 static void fail_os(ferry_job *job, const ferry__entry *e, const char *op, const char *path,
                     int err)
 {
     char *msg = ferry__strfmt("%s '%s': %s", op, path, ferry__strerror_in(job->spec.roots, err));
 
-    ferry__file_failed(job, e, msg ? msg : op);
-    if (err == ENOSPC || err == EDQUOT)
-        ferry__job_fail(job, msg ? msg : "destination full");
+    if ((err != ENOSPC && err != EDQUOT) || ferry__job_stop(job, msg ? msg : "destination full"))
+        ferry__file_failed(job, e, msg ? msg : op);
     free(msg);
 }
 

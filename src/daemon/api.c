@@ -78,10 +78,13 @@ static json_t *job_json_of(const ferry_job_info *in, const ferry_progress *live)
 #define NUM(field, v) json_object_set_new(o, field, json_integer((json_int_t)(v)))
     NUM("bytes_total", live ? live->bytes_total : in->bytes_total);
     NUM("bytes_done", live ? live->bytes_done : in->bytes_done);
+    NUM("bytes_copied", live ? live->bytes_copied : in->bytes_copied);
+    NUM("bytes_skipped", live ? live->bytes_skipped : in->bytes_skipped);
     NUM("files_total", live ? live->files_total : in->files_total);
     NUM("files_done", live ? live->files_done : in->files_done);
     NUM("files_skipped", live ? live->files_skipped : in->files_skipped);
     NUM("files_failed", live ? live->files_failed : in->files_failed);
+    NUM("files_not_attempted", live ? live->files_not_attempted : in->files_not_attempted);
 #undef NUM
     json_object_set_new(o, "current_file",
                         live && live->current_file[0] ? str(live->current_file) : json_null());
@@ -288,7 +291,7 @@ static char *metrics(server *srv)
     for (size_t i = 0; i < n; i++) {
         if ((unsigned)v[i].state < 6)
             by_state[v[i].state]++;
-        bytes += v[i].bytes_done;
+        bytes += v[i].bytes_copied;
         files += v[i].files_done;
         if (v[i].cancel_latency_us >= 0) {
             lat_n++;

@@ -76,6 +76,20 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 pass "bad input gets a clear error and nothing is lost"
 
+# A trailing slash on a new destination, as cp -r: the directory is copied
+# to that name. A file to a "dir/" that does not exist is refused (cp too),
+# and creates nothing.
+expect_rc 0 "$FERRY" copy src/plates brand_new/
+same_tree src/plates brand_new
+expect_rc 0 "$FERRY" copy src/plates brand_new2//
+same_tree src/plates brand_new2
+expect_rc 1 "$FERRY" copy src/plates/one newfile/
+expect_err "is not a directory (it does not exist)"
+expect_rc 1 "$FERRY" copy src/plates newdir/deeper/
+expect_err "does not exist"
+[ ! -e newfile ] && [ ! -e newdir ] || fail "a refused copy creates nothing"
+pass "a trailing slash on a new destination"
+
 # Special files are skipped with a warning.
 mkfifo src/fifo
 expect_rc 0 "$FERRY" copy src/fifo dst/
