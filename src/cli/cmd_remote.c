@@ -20,7 +20,7 @@
 void cmd_submit_help(FILE *out)
 {
     fprintf(out, "usage: ferry submit [--tag T] [--bwlimit RATE] [--on-conflict P] [--no-fsync]\n"
-                 "                    [--frames SET] [--renumber START] [--pad N]\n"
+                 "                    [--frames SET] [--renumber START [--keep-step]] [--pad N]\n"
                  "                    [--require-complete] [--check-exr]\n"
                  "                    [--state-dir DIR] [--json] SOURCE... DEST\n\n"
                  "Hands a copy to the running daemon; each SOURCE lands in the directory\n"
@@ -49,7 +49,8 @@ enum {
     R_RENUMBER,
     R_PAD,
     R_COMPLETE,
-    R_CHECK_EXR
+    R_CHECK_EXR,
+    R_KEEP_STEP
 };
 
 static const struct option opts[] = {
@@ -59,13 +60,13 @@ static const struct option opts[] = {
     {"no-fsync", no_argument, NULL, R_NOFSYNC},      {"json", no_argument, NULL, R_JSON},
     {"frames", required_argument, NULL, R_FRAMES},   {"renumber", required_argument, NULL, R_RENUMBER},
     {"pad", required_argument, NULL, R_PAD},         {"require-complete", no_argument, NULL, R_COMPLETE},
-    {"check-exr", no_argument, NULL, R_CHECK_EXR},
+    {"check-exr", no_argument, NULL, R_CHECK_EXR},   {"keep-step", no_argument, NULL, R_KEEP_STEP},
     {"help", no_argument, NULL, 'h'},                {NULL, 0, NULL, 0},
 };
 
 typedef struct {
     const char *state_dir, *tag, *bwlimit, *conflict, *frames, *renumber, *pad;
-    bool all, no_fsync, json, require_complete, check_exr;
+    bool all, no_fsync, json, require_complete, check_exr, keep_step;
 } remote_args;
 
 static int parse(const char *cmd, int argc, char **argv, remote_args *a, void (*help)(FILE *))
@@ -109,6 +110,9 @@ static int parse(const char *cmd, int argc, char **argv, remote_args *a, void (*
             break;
         case R_COMPLETE:
             a->require_complete = true;
+            break;
+        case R_KEEP_STEP:
+            a->keep_step = true;
             break;
         case R_CHECK_EXR:
             a->check_exr = true;
@@ -170,6 +174,8 @@ int cmd_submit(int argc, char **argv)
         (a.renumber && (rc = cli_opt_renumber("submit", a.renumber, &renumber))) ||
         (a.pad && (rc = cli_opt_pad("submit", a.pad, &pad))))
         return rc;
+    if (a.keep_step && !a.renumber)
+        return cli_usage_error("submit", "--keep-step goes with --renumber");
     if (cli_daemon_find(&d, a.state_dir))
         return 1;
     body = json_object();
@@ -195,6 +201,8 @@ int cmd_submit(int argc, char **argv)
         json_object_set_new(body, "frames", json_string(a.frames));
     if (a.renumber)
         json_object_set_new(body, "renumber", json_integer(renumber));
+    if (a.keep_step)
+        json_object_set_new(body, "keep_step", json_true());
     if (a.pad)
         json_object_set_new(body, "pad", json_integer(pad));
     if (a.require_complete)

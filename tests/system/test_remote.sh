@@ -77,3 +77,26 @@ grep -q "^$id cancelled" "$T/w.out" || fail "watch ID: no end line: $(cat "$T/w.
 tail -1 "$T/w.err" | grep -q "^cancelled: [0-9]* of 1 files, .*; no partial files left$" ||
     fail "watch ID: no summary line: $(cat "$T/w.err")"
 pass "watch ID ends with the summary line and exit 130"
+
+# A sequence handed over: --renumber numbers the copies consecutively;
+# --keep-step keeps the frames' step (as ferry copy and the API).
+mkdir -p root/src/sh010
+for f in $(seq 1001 1008); do printf 'frame %s\n' "$f" >"root/src/sh010/comp.$f.exr"; done
+wait_done() { # ID: until the job is done (or 10 s)
+    for _ in $(seq 100); do
+        "$FERRY" jobs --state-dir "$SD" >"$T/jobs.out" 2>/dev/null
+        grep -q "^$1 *done" "$T/jobs.out" && return 0
+        sleep 0.1
+    done
+    fail "job $1 did not finish: $(cat "$T/jobs.out")"
+}
+expect_rc 0 "$FERRY" submit 'root/src/sh010/comp.####.exr' root/dst/dailies --frames 1001-1007x2 --renumber 1 --pad 3 --state-dir "$SD"
+wait_done "$(cat "$T/out")"
+[ "$(ls root/dst/dailies | tr '\n' ' ')" = "comp.001.exr comp.002.exr comp.003.exr comp.004.exr " ] ||
+    fail "submit --renumber: $(ls root/dst/dailies)"
+expect_rc 0 "$FERRY" submit 'root/src/sh010/comp.####.exr' root/dst/step --frames 1001-1007x2 --renumber 1 --pad 3 --keep-step --state-dir "$SD"
+wait_done "$(cat "$T/out")"
+[ "$(ls root/dst/step | tr '\n' ' ')" = "comp.001.exr comp.003.exr comp.005.exr comp.007.exr " ] ||
+    fail "submit --keep-step: $(ls root/dst/step)"
+expect_rc 2 "$FERRY" submit 'root/src/sh010/comp.####.exr' root/dst/x --keep-step --state-dir "$SD"
+pass "submit --renumber numbers consecutively, --keep-step keeps the step"
