@@ -156,6 +156,7 @@ function updateRow(li, job) {
   const parts = [`${bytes(job.bytes_done)} / ${bytes(job.bytes_total)}`, `${count(job.files_done + job.files_skipped)}/${count(job.files_total)} files`];
   if (job.files_skipped) parts.push(`${count(job.files_skipped)} skipped`);
   if (job.files_failed) parts.push(`${count(job.files_failed)} failed`);
+  if (job.files_not_attempted) parts.push(`${count(job.files_not_attempted)} not attempted`);
   if (job.state === 'running') parts.push(`${bytes(job.rate_bps)}/s`, `ETA ${duration(job.eta_s)}`);
   if (job.cancel_latency_us !== null && job.cancel_latency_us !== undefined) parts.push(`stopped in ${(job.cancel_latency_us / 1000).toFixed(1)} ms`);
   p.stats.replaceChildren(...parts.map((t) => text('span', '', t)));

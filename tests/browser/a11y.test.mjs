@@ -9,6 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { tempTree, startDaemon, cleanup, allocated } from '../system/daemon_lib.mjs';
 import { launch, watch, SHOTS } from './browser_lib.mjs';
@@ -242,6 +244,29 @@ test('the folder browser starts at the roots (shown under the form); a sequence 
   // A plain source hides them again.
   await page.fill('[data-testid="source-input"]', plate);
   await page.waitForSelector('[data-testid="seq-options"][hidden]', { state: 'attached' });
+});
+
+test('a full disk: the row accounts for every file (copied, failed, not attempted) and says the cause once', async () => {
+  const frames = join(t.root, 'frames800');
+  mkdirSync(frames);
+  for (let i = 0; i < 12; i++) writeFileSync(join(frames, `f.${1001 + i}.exr`), randomBytes(800 * 1000));
+  const disk = join(t.root, 'small-disk');
+  mkdirSync(disk);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=5m', 'tmpfs', disk]);
+  try {
+    const id = await start(frames, disk);
+    await waitState(id, 'failed');
+    const stats = await row(id).locator('[data-testid="job-stats"]').textContent();
+    const job = (await d.api('GET', `/api/jobs/${id}`)).json;
+    assert.ok(job.files_done > 0 && job.files_not_attempted > 0, JSON.stringify(job));
+    assert.equal(job.files_done + job.files_failed + job.files_not_attempted + job.files_skipped, 12, 'every file accounted for');
+    assert.match(stats, new RegExp(`${job.files_not_attempted} not attempted`), stats);
+    assert.match(stats, new RegExp(`${job.files_failed} failed`), stats);
+    await row(id).locator('[data-testid="job-note"]').filter({ hasText: /failed: No space left on device/ }).waitFor({ timeout: 5000 });
+    await page.screenshot({ path: join(SHOTS, 'a11y-full-disk.png') });
+  } finally {
+    execFileSync('umount', [disk]);
+  }
 });
 
 test('Cancel all: an empty tag and a tag that matches nothing say so; "Cancel all jobs" says how many, then cancels them all', async () => {
