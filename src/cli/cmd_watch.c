@@ -206,15 +206,9 @@ static void job_line(const watch_job *j, char *line, size_t len, int width)
     const ferry_progress *p = &j->p;
     const char *label = cli_quote(j->label);
     char done[16], total[16], rate[16], eta[16], bar[32], tail[128];
-    int pct = 0, barw = width >= 100 ? 20 : 10, lw, n;
+    int pct = progress_percent(p), lw, n;
 
-    if (p->bytes_total > 0)
-        pct = (int)(p->bytes_done * 100 / p->bytes_total);
-    if (pct > 100)
-        pct = 100;
-    for (int i = 0; i < barw; i++)
-        bar[i] = i < pct * barw / 100 ? '=' : (i == pct * barw / 100 ? '>' : ' ');
-    bar[barw] = '\0';
+    progress_bar(bar, width >= 100 ? 20 : 10, pct);
     ferry_size_format(p->bytes_done, done, sizeof(done));
     ferry_size_format(p->bytes_total, total, sizeof(total));
     ferry_size_format(p->rate_bps, rate, sizeof(rate));

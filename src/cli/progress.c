@@ -32,6 +32,24 @@ char *progress_format_duration(int64_t s, char *buf, size_t len)
     return buf;
 }
 
+int progress_percent(const ferry_progress *p)
+{
+    uint64_t pct = 0;
+
+    if (p->bytes_total > 0)
+        pct = p->bytes_done * 100 / p->bytes_total;
+    else if (p->files_total > 0)
+        pct = (p->files_done + p->files_skipped + p->files_failed) * 100 / p->files_total;
+    return pct > 100 ? 100 : (int)pct;
+}
+
+void progress_bar(char *bar, int width, int pct)
+{
+    for (int i = 0; i < width; i++)
+        bar[i] = i < pct * width / 100 ? '=' : (i == pct * width / 100 ? '>' : ' ');
+    bar[width] = '\0';
+}
+
 /*
  * The tail of a path that fits in width columns, with "..." in front when
  * cut: quoted (quote.h), so no control byte of a name reaches the terminal,
@@ -59,17 +77,9 @@ static void fit_tail(char *out, size_t outlen, const char *path, int width)
 void progress_draw(const ferry_progress *p)
 {
     char done[16], total[16], rate[16], eta[16], line[1024], cur[512], bar[64];
-    int width = term_width(), pct = 0, barw = 20, used;
+    int width = term_width(), pct = progress_percent(p), used;
 
-    if (p->bytes_total > 0)
-        pct = (int)(p->bytes_done * 100 / p->bytes_total);
-    else if (p->files_total > 0)
-        pct = (int)((p->files_done + p->files_skipped + p->files_failed) * 100 / p->files_total);
-    if (pct > 100)
-        pct = 100;
-    for (int i = 0; i < barw; i++)
-        bar[i] = i < pct * barw / 100 ? '=' : (i == pct * barw / 100 ? '>' : ' ');
-    bar[barw] = '\0';
+    progress_bar(bar, 20, pct);
     ferry_size_format(p->bytes_done, done, sizeof(done));
     ferry_size_format(p->bytes_total, total, sizeof(total));
     ferry_size_format(p->rate_bps, rate, sizeof(rate));
