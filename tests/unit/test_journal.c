@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,7 +52,9 @@ typedef struct {
 } want_file;
 
 static want_file *wants;
-static size_t nwants;
+/* Read by progress(), which the journal's writer thread calls with each
+ * group of results: atomic, set by the main thread as it publishes. */
+static _Atomic size_t nwants;
 
 static bool progress(void *arg, const char *id, ferry_progress *out)
 {
