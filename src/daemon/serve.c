@@ -214,7 +214,7 @@ static void go_realtime(server *srv)
  * 20,000-file job are 350 MB of frames. Sent at real-time priority they took
  * a core from the copy whenever they were ready (jobs 1.2x to 5x slower); so
  * a turn that sends them drops to normal priority, and the loop is real-time
- * again before its next poll(): a request still wakes it at once.
+ * again before its next epoll_wait(): a request still wakes it at once.
  */
 void serve_lower(server *srv)
 {

@@ -402,7 +402,7 @@ void ws_drain_events(server *srv)
 
 /*
  * File results never wake the service loop (the bus holds them lazily): a
- * job of 20,000 files woke it 20,000 times, each a poll() over every socket,
+ * job of 20,000 files woke it 20,000 times, each a turn of the loop,
  * and each pass sent its one or two results to every client that takes them,
  * one send() each (100 watchers: 1,200,000 sends of a few hundred bytes for
  * two jobs). While a client takes them, a pass every FILES_FLUSH_MS sends
