@@ -27,6 +27,7 @@ const state = {
   renderQueued: false,
   pendingCancel: new Map(), // id -> performance.now() of the click
   causes: new Map(), // id -> the common cause of a failed job's files (loadCause)
+  failedBytes: new Map(), // id -> the bytes of its failed files (loadCause)
   detail: { id: null, offset: 0, timer: null, retries: 0, lastLoad: 0 },
   roots: null,
 };
@@ -153,7 +154,7 @@ function updateRow(li, job) {
   p.bar.setAttribute('aria-valuenow', String(pct));
   p.bar.setAttribute('aria-valuetext', `${bytes(job.bytes_done)} of ${bytes(job.bytes_total)}, ${pct}%`);
   p.fill.style.width = `${pct}%`;
-  const parts = [`${bytes(job.bytes_done)} / ${bytes(job.bytes_total)}`, `${count(job.files_done + job.files_skipped)}/${count(job.files_total)} files`];
+  const parts = [`${bytes(job.bytes_done)} / ${bytes(job.bytes_total + (state.failedBytes.get(job.id) || 0))}`, `${count(job.files_done + job.files_skipped)}/${count(job.files_total)} files`];
   if (job.files_skipped) parts.push(`${count(job.files_skipped)} skipped`);
   if (job.files_failed) parts.push(`${count(job.files_failed)} failed`);
   if (job.files_not_attempted) parts.push(`${count(job.files_not_attempted)} not attempted`);
@@ -217,7 +218,11 @@ async function loadCause(id, tries = 0) {
   const [cause, e] = [...by.entries()].sort((a, b) => b[1].n - a[1].n)[0];
   const job = state.jobs.get(id);
   const n = job ? job.files_failed : e.n;
-  state.causes.set(id, `${count(n)} ${n === 1 ? 'file' : 'files'} failed: ${cause}${e.n < n ? ` (${count(e.n)} of the first ${count(r.json.files.length)})` : ''}, e.g. ${e.example}`);
+  // A failed file's bytes leave the job's total: said here, and added back to the row's size.
+  const lost = r.json.files.reduce((sum, f) => sum + (f.bytes || 0), 0);
+  state.failedBytes.set(id, lost);
+  const listed = r.json.files.length < n ? ` of the first ${count(r.json.files.length)}` : '';
+  state.causes.set(id, `${count(n)} ${n === 1 ? 'file' : 'files'} failed (${bytes(lost)}${listed ? ' at least' : ''}): ${cause}${e.n < n ? ` (${count(e.n)}${listed})` : ''}, e.g. ${e.example}`);
   const li = state.rows.get(id);
   if (li && job) updateRow(li, job);
 }

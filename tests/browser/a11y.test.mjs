@@ -262,7 +262,11 @@ test('a full disk: the row accounts for every file (copied, failed, not attempte
     assert.equal(job.files_done + job.files_failed + job.files_not_attempted + job.files_skipped, 12, 'every file accounted for');
     assert.match(stats, new RegExp(`${job.files_not_attempted} not attempted`), stats);
     assert.match(stats, new RegExp(`${job.files_failed} failed`), stats);
-    await row(id).locator('[data-testid="job-note"]').filter({ hasText: /failed: No space left on device/ }).waitFor({ timeout: 5000 });
+    // The failed file's size is said, and counted in the row's total: not "0 B / 0 B".
+    await row(id).locator('[data-testid="job-note"]').filter({ hasText: /^1 file failed \(781 KiB\): No space left on device/ }).waitFor({ timeout: 5000 });
+    const planned = job.bytes_total + 800 * 1000;
+    await page.waitForFunction(([jid, want]) => document.querySelector(`[data-job-id="${jid}"] [data-testid="job-stats"]`).textContent.includes(want),
+      [id, ` / ${(planned / 2 ** 20).toFixed(planned < 10 * 2 ** 20 ? 1 : 0)} MiB`], { timeout: 5000 });
     await page.screenshot({ path: join(SHOTS, 'a11y-full-disk.png') });
   } finally {
     execFileSync('umount', [disk]);

@@ -244,7 +244,7 @@ test('a failed file: the job reads failed, the detail lists the file and its cau
   await waitState(id, 'failed');
   assert.match(await row(id).locator('[data-testid="job-stats"]').textContent(), /1 failed/);
   // The row says the cause, with a whole example, without opening the details.
-  await row(id).locator('[data-testid="job-note"]').filter({ hasText: /^1 file failed: .*exists/i }).waitFor({ timeout: 5000 });
+  await row(id).locator('[data-testid="job-note"]').filter({ hasText: /^1 file failed \([\d.]+ [KM]?i?B\): .*exists/i }).waitFor({ timeout: 5000 });
   assert.ok((await row(id).locator('[data-testid="job-note"]').textContent()).includes(join(small, 'a.exr')) ||
     (await row(id).locator('[data-testid="job-note"]').textContent()).includes('a.exr'), 'an example names the file');
   await row(id).locator('[data-testid="details-button"]').click();
