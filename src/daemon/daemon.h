@@ -132,6 +132,7 @@ struct server {
     atomic_bool stop;    /* set by the signal thread */
     bool drain_again;    /* events left in the bus: drain in the next turn */
     bool httpd_again;    /* libmicrohttpd has work (a closed upgrade): run it at once */
+    bool httpd_ready;    /* its descriptor was ready this turn (loop.c) */
     bool on_exit_wait;
     bool realtime; /* the service thread runs at SCHED_FIFO (--realtime) */
     bool lowered;  /* ... but this turn at normal priority (serve_lower) */

@@ -5,8 +5,8 @@
  * (timerfds) and an eventfd that other threads write to wake the loop.
  *
  * A turn: epoll_wait (no longer than libmicrohttpd's next timeout), each
- * ready descriptor's handler, then libmicrohttpd's work (MHD_run), then what
- * the turn left to free. Nothing here waits for file I/O.
+ * ready descriptor's handler, then libmicrohttpd's work (MHD_run) when it has
+ * some, then what the turn left to free. Nothing here waits for file I/O.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -35,7 +36,8 @@ static void wake_ready(server *srv, loop_watch *w, uint32_t events)
 
 static void httpd_ready(server *srv, loop_watch *w, uint32_t events)
 {
-    (void)srv, (void)w, (void)events; /* MHD_run comes at the end of every turn */
+    (void)w, (void)events;
+    srv->httpd_ready = true; /* MHD_run comes at the end of the turn */
 }
 
 int loop_open(server *srv)
@@ -109,17 +111,33 @@ void loop_wake(server *srv)
         return;
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * libmicrohttpd runs only when it has work: its descriptor was ready, it
+ * closes an upgraded socket (httpd_again), or its timeout fell due (0: it
+ * holds bytes already read, a pipelined request). A turn that only serves
+ * WebSockets or timers (most turns while 100 clients take file results)
+ * costs it nothing, where MHD_run would poll its own descriptor each time.
+ */
 void loop_turn(server *srv)
 {
     struct epoll_event ev[LOOP_EVENTS];
-    MHD_UNSIGNED_LONG_LONG ms;
+    MHD_UNSIGNED_LONG_LONG ms = 0;
+    bool timed = MHD_get_timeout(srv->httpd, &ms) == MHD_YES;
+    uint64_t start = timed && ms > 0 ? now_ms() : 0;
     int timeout = -1, n;
 
-    if (srv->drain_again || srv->httpd_again) {
+    if (srv->drain_again || srv->httpd_again)
         timeout = 0;
-    } else if (MHD_get_timeout(srv->httpd, &ms) == MHD_YES) {
+    else if (timed)
         timeout = ms > 60000 ? 60000 : (int)ms;
-    }
     n = epoll_wait(srv->epfd, ev, LOOP_EVENTS, timeout);
     if (srv->drain_again) {
         srv->drain_again = false;
@@ -129,8 +147,10 @@ void loop_turn(server *srv)
         loop_watch *w = ev[i].data.ptr;
         w->ready(srv, w, ev[i].events);
     }
-    srv->httpd_again = false;
-    MHD_run(srv->httpd);
+    if (srv->httpd_ready || srv->httpd_again || (timed && (ms == 0 || now_ms() - start >= ms))) {
+        srv->httpd_ready = srv->httpd_again = false;
+        MHD_run(srv->httpd);
+    }
     ws_reap(srv);
 }
 
