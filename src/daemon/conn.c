@@ -24,9 +24,9 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "daemon.h"
+#include "util/clock.h"
 
 #define IDLE_SCAN 64 /* connections looked at, oldest first, for one to close */
 
@@ -41,10 +41,7 @@ struct conn {
 
 static uint64_t now_ms(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return ferry__now_ns() / FERRY_NS_PER_MS;
 }
 
 /* Whether the peer sent bytes not read yet: a request on its way in. */

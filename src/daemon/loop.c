@@ -16,10 +16,10 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "util/clock.h"
 
 #define LOOP_EVENTS 64 /* ready descriptors taken per epoll_wait */
 
@@ -111,14 +111,6 @@ void loop_wake(server *srv)
         return;
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * libmicrohttpd runs only when it has work: its descriptor was ready, it
  * closes an upgraded socket (httpd_again), or its timeout fell due (0: it
@@ -131,7 +123,7 @@ void loop_turn(server *srv)
     struct epoll_event ev[LOOP_EVENTS];
     MHD_UNSIGNED_LONG_LONG ms = 0;
     bool timed = MHD_get_timeout(srv->httpd, &ms) == MHD_YES;
-    uint64_t start = timed && ms > 0 ? now_ms() : 0;
+    uint64_t start = timed && ms > 0 ? ferry__now_ns() : 0;
     int timeout = -1, n;
 
     if (srv->drain_again || srv->httpd_again)
@@ -147,7 +139,9 @@ void loop_turn(server *srv)
         loop_watch *w = ev[i].data.ptr;
         w->ready(srv, w, ev[i].events);
     }
-    if (srv->httpd_ready || srv->httpd_again || (timed && (ms == 0 || now_ms() - start >= ms))) {
+    /* due: its timeout has passed (0: it holds bytes already read) */
+    bool due = timed && (ms == 0 || ferry__now_ns() - start >= ms * FERRY_NS_PER_MS);
+    if (srv->httpd_ready || srv->httpd_again || due) {
         srv->httpd_ready = srv->httpd_again = false;
         MHD_run(srv->httpd);
     }

@@ -28,10 +28,10 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "daemon.h"
 #include "json_text.h"
+#include "util/clock.h"
 #include "ferry/common.h"
 
 static ws_payload *payload_new(const char *text, size_t len)
@@ -430,11 +430,7 @@ void ws_arm_files_flush(server *srv)
 
 static void ws_tick(server *srv)
 {
-    struct timespec ts;
-    uint64_t now;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    uint64_t now = ferry__now_ns();
 
     ws_drain_events(srv); /* results nobody takes (ws_arm_files_flush) */
 
